@@ -1,0 +1,1 @@
+"""huifang (回访): customer callbacks for the call centers of securities firms."""

@@ -1,0 +1,19 @@
+"""The `huifang` console command: every management command under one name.
+
+`huifang migrate`, `huifang demo-data`, `huifang serve`, `huifang worker`, `huifang calendar ...`.
+Command names may be written with dashes; Django's own names use underscores.
+"""
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        argv[1] = argv[1].replace("-", "_")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+    return 0

@@ -1,0 +1,17 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """The roles of DOMAIN.md; each is a permission group of the same name (migration 0002)."""
+
+    ADMIN = "admin", _("System administrator")
+    HQ_SUPERVISOR = "hq_supervisor", _("HQ callback supervisor")
+    BRANCH_OPERATOR = "branch_operator", _("Branch CC operator")
+    AGENT = "agent", _("Callback agent")
+    TEAM_LEAD = "team_lead", _("Team lead")
+    QA_INSPECTOR = "qa_inspector", _("QA inspector")
+    CLIENT_MANAGER = "client_manager", _("Client manager")
+    RISK_OFFICER = "risk_officer", _("Risk / compliance officer")
+    DEPARTMENT_HANDLER = "department_handler", _("Department handler")
+    AUDITOR = "auditor", _("Auditor")

@@ -1,0 +1,124 @@
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from huifang.org.scoping import BranchScopedQuerySet
+
+
+class Branch(models.Model):
+    """Headquarters (exactly one, is_headquarters) or a branch office (营业部)."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_headquarters = models.BooleanField(_("headquarters"), default=False)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    phone = models.CharField(_("telephone"), max_length=30, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("branch")
+        verbose_name_plural = _("branches")
+        ordering = ["-is_headquarters", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_headquarters"], condition=Q(is_headquarters=True), name="org_branch_one_headquarters"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    """A department that owns problems routed to it (合规部, 经纪业务部, ...); belongs to HQ or a branch."""
+
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="departments")
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    email = models.EmailField(_("e-mail"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = BranchScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["branch__code", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="teams")
+    name = models.CharField(_("name"), max_length=100)
+    lead = models.ForeignKey(
+        "org.User", verbose_name=_("team lead"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = BranchScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["branch__code", "name"]
+        constraints = [models.UniqueConstraint(fields=["branch", "name"], name="org_team_unique_name_per_branch")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserQuerySet(BranchScopedQuerySet):
+    pass
+
+
+class HuifangUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class User(AbstractUser):
+    """A person who logs in. Every user but a superuser belongs to a branch; HQ users see all branches."""
+
+    name = models.CharField(_("full name"), max_length=50, blank=True)
+    agent_no = models.CharField(_("agent number"), max_length=20, null=True, blank=True, unique=True)
+    extension = models.CharField(_("telephone extension"), max_length=20, blank=True)
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="members",
+    )
+
+    objects = HuifangUserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.username}（{self.agent_no}）" if self.agent_no else (self.name or self.username)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # An empty agent number is "none", so that uniqueness only binds users who have one.
+        if not self.agent_no:
+            self.agent_no = None
+        super().save(*args, **kwargs)
+
+    @property
+    def role_codes(self) -> set[str]:
+        cached: set[str] | None = getattr(self, "_role_codes", None)
+        if cached is None:
+            cached = set(self.groups.values_list("name", flat=True)) if self.pk else set()
+            self._role_codes = cached
+        return cached
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.role_codes.intersection(roles))

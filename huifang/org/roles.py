@@ -1,0 +1,38 @@
+"""Which permissions each role's group carries. Pure data: applied by `sync_role_groups` (services)."""
+
+from huifang.org.choices import Role
+
+ORG_MODELS = ("branch", "department", "team", "user")
+
+
+def _all(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
+    return [f"{app}.{action}_{model}" for model in models for action in actions]
+
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.ADMIN: [
+        *_all("org", ORG_MODELS, ("add", "change", "view", "delete")),
+        "calendars.add_specialday",
+        "calendars.change_specialday",
+        "calendars.delete_specialday",
+        "calendars.view_specialday",
+        "calendars.add_coveredyear",
+        "calendars.change_coveredyear",
+        "calendars.view_coveredyear",
+        "audit.view_auditentry",
+        "scheduling.view_scheduledjob",
+        "scheduling.change_scheduledjob",
+    ],
+    Role.HQ_SUPERVISOR: [*_all("org", ORG_MODELS, ("view",)), "audit.view_auditentry", "calendars.view_specialday"],
+    Role.BRANCH_OPERATOR: [*_all("org", ("team", "user"), ("view",))],
+    Role.AGENT: [],
+    Role.TEAM_LEAD: [*_all("org", ("team", "user"), ("view",))],
+    Role.QA_INSPECTOR: [],
+    Role.CLIENT_MANAGER: [],
+    Role.RISK_OFFICER: [],
+    Role.DEPARTMENT_HANDLER: [],
+    Role.AUDITOR: [*_all("org", ORG_MODELS, ("view",)), "audit.view_auditentry", "calendars.view_specialday"],
+}
+
+# Roles whose members are staff (may open the administration pages).
+STAFF_ROLES = {Role.ADMIN}
