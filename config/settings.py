@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "huifang.org",
     "huifang.customers",
     "huifang.reports",
+    "huifang.demo",
 ]
 
 MIDDLEWARE = [

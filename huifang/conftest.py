@@ -1,0 +1,99 @@
+"""The shared cast of every test: headquarters and two branches, and a user of each role that matters.
+
+Branch isolation tests use `agent_a` / `operator_a` (branch A) against objects of branch B, and `hq_supervisor`
+to show HQ sees both."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from huifang.org.choices import Role
+from huifang.org.models import Branch, Team, User
+from huifang.org.services import create_user
+
+PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture
+def hq(db: Any) -> Branch:
+    return Branch.objects.create(code="0000", name="总部", is_headquarters=True, city="上海")
+
+
+@pytest.fixture
+def branch_a(db: Any) -> Branch:
+    return Branch.objects.create(code="3101", name="上海浦东营业部", city="上海")
+
+
+@pytest.fixture
+def branch_b(db: Any) -> Branch:
+    return Branch.objects.create(code="4401", name="广州天河营业部", city="广州")
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(branch: Branch, *roles: str, username: str | None = None, team: Team | None = None,
+             **extra: Any) -> User:
+        n = next(counter)
+        return create_user(
+            username=username or f"user{n}",
+            password=PASSWORD,
+            name=extra.pop("name", f"测试用户{n}"),
+            branch=branch,
+            roles=list(roles),
+            agent_no=extra.pop("agent_no", f"T{n:04d}"),
+            extension=extra.pop("extension", f"8{n:03d}"),
+            team=team,
+            **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def hq_supervisor(hq: Branch, make_user: Callable[..., User]) -> User:
+    return make_user(hq, Role.HQ_SUPERVISOR, username="hq_supervisor")
+
+
+@pytest.fixture
+def admin_user(hq: Branch, make_user: Callable[..., User]) -> User:
+    return make_user(hq, Role.ADMIN, username="sysadmin")
+
+
+@pytest.fixture
+def auditor(hq: Branch, make_user: Callable[..., User]) -> User:
+    return make_user(hq, Role.AUDITOR, username="auditor")
+
+
+@pytest.fixture
+def operator_a(branch_a: Branch, make_user: Callable[..., User]) -> User:
+    return make_user(branch_a, Role.BRANCH_OPERATOR, username="operator_a")
+
+
+@pytest.fixture
+def team_a(branch_a: Branch) -> Team:
+    return Team.objects.create(branch=branch_a, name="浦东一组")
+
+
+@pytest.fixture
+def agent_a(branch_a: Branch, team_a: Team, make_user: Callable[..., User]) -> User:
+    return make_user(branch_a, Role.AGENT, username="agent_a", team=team_a)
+
+
+@pytest.fixture
+def agent_b(branch_b: Branch, make_user: Callable[..., User]) -> User:
+    return make_user(branch_b, Role.AGENT, username="agent_b")
+
+
+@pytest.fixture
+def login(client: Client) -> Callable[[User], Client]:
+    """Log a user in on the test client (through the real login, so axes and the audit log see it)."""
+
+    def do(user: User) -> Client:
+        client.force_login(user)
+        return client
+
+    return do
