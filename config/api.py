@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
+from ninja.renderers import JSONRenderer
 from ninja.security import SessionAuth
 
 from huifang.audit.api import router as audit_router
@@ -10,7 +11,14 @@ from huifang.calendars.api import router as calendar_router
 from huifang.org.api import router as org_router
 from huifang.org.queries import NotFound
 
+class ChineseJSONRenderer(JSONRenderer):
+    """UTF-8 JSON: Chinese text stays readable instead of \\u escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=ChineseJSONRenderer(),
     title="huifang API",
     version="1",
     description="回访平台 REST API. Every object of another branch answers 404.",

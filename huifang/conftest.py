@@ -16,6 +16,12 @@ from huifang.org.services import create_user
 PASSWORD = "correct-horse-battery-9"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Argon2 is slow on purpose; tests that are not about hashing use a fast hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def hq(db: Any) -> Branch:
     return Branch.objects.create(code="0000", name="总部", is_headquarters=True, city="上海")

@@ -1,10 +1,16 @@
+"""The holiday table: which days differ from the plain week, and which years the table covers."""
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+SATURDAY = 5
 
 
 class DayKind(models.TextChoices):
     HOLIDAY = "holiday", _("Public holiday (no work)")
     WORKDAY = "workday", _("Make-up working day (调休上班)")
+    MARKET_CLOSED = "closed", _("Exchange closed on a working day")
 
 
 class CoveredYear(models.Model):
@@ -22,10 +28,18 @@ class CoveredYear(models.Model):
     def __str__(self) -> str:
         return str(self.year)
 
+    def clean(self) -> None:
+        # A year without a single holiday would answer "working day" for every weekday: a guess, not data.
+        if self.year and not SpecialDay.objects.filter(date__year=self.year, kind=DayKind.HOLIDAY).exists():
+            raise ValidationError(
+                {"year": _("Enter the holidays of %(year)s before marking the year as covered.") % {"year": self.year}}
+            )
+
 
 class SpecialDay(models.Model):
-    """A day that differs from the plain week: a weekday holiday, or a weekend make-up working day.
-    Weekdays not listed are working days; weekends not listed are rest days."""
+    """A day that differs from the plain week: a holiday (its weekend days are listed too, so the whole break
+    carries its name), a weekend make-up working day, or a weekday on which only the exchange is closed.
+    Weekdays not listed are working and trading days; weekends not listed are rest days."""
 
     date = models.DateField(_("date"), unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=DayKind.choices)
@@ -35,6 +49,22 @@ class SpecialDay(models.Model):
         verbose_name = _("special day")
         verbose_name_plural = _("special days")
         ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=DayKind.values), name="calendars_specialday_kind"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()} {self.name}"
+
+    def clean(self) -> None:
+        if self.date is None:
+            return
+        is_weekend = self.date.weekday() >= SATURDAY
+        if self.kind == DayKind.WORKDAY and not is_weekend:
+            raise ValidationError(
+                {"kind": _("A make-up working day must be a Saturday or a Sunday: weekdays are working days anyway.")}
+            )
+        if self.kind == DayKind.MARKET_CLOSED and is_weekend:
+            raise ValidationError(
+                {"kind": _("An exchange closure must be a weekday: the exchange is closed on every weekend.")}
+            )

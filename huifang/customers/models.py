@@ -1,0 +1,177 @@
+"""Customers (客户) as the counter / CRM system knows them, their phones and their business events.
+
+Every model is branch-scoped: Customer through its branch, the others through their customer's branch.
+Clear phone numbers are stored here (normalised, lib.phones) and only ever shown masked; revealing one is
+an audited service (services.reveal_contact_number)."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from huifang.customers.choices import (
+    ContactKind,
+    ContactValidity,
+    CustomerStatus,
+    EventType,
+    RiskRating,
+    Tier,
+)
+from huifang.lib.masking import mask_email, mask_phone
+from huifang.org.models import Branch
+from huifang.org.scoping import BranchScopedQuerySet
+
+
+class CustomerQuerySet(BranchScopedQuerySet):
+    branch_path = "branch"
+
+
+class CustomerChildQuerySet(BranchScopedQuerySet):
+    branch_path = "customer__branch"
+
+
+class Customer(models.Model):
+    # A string: counter systems give numbers with leading zeros (0310100000123).
+    customer_no = models.CharField(_("customer number"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    # No index of its own: customer_branch_no_idx starts with branch.
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="customers", db_index=False
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("client manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_customers",
+    )
+    tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.REGULAR)
+    open_date = models.DateField(_("account opened on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=30, choices=CustomerStatus.choices, default=CustomerStatus.NORMAL
+    )
+    risk_rating = models.CharField(_("risk rating"), max_length=2, choices=RiskRating.choices, blank=True)
+    assets = models.DecimalField(_("assets"), max_digits=18, decimal_places=2, default=0)
+    email = models.EmailField(_("e-mail"), blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["customer_no"]
+        indexes = [
+            # customer list of one branch, ordered by customer number (HQ's list uses the unique index)
+            models.Index(fields=["branch", "customer_no"], name="customer_branch_no_idx"),
+            # search by name (exact name, or a prefix where the database's LIKE can use an index)
+            models.Index(fields=["name"], name="customer_name_idx"),
+            # rules over new accounts: customers of a branch opened in a date range
+            models.Index(fields=["branch", "open_date"], name="customer_branch_opened_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_no} {self.name}"
+
+    @property
+    def masked_email(self) -> str:
+        return mask_email(self.email) if self.email else ""
+
+
+class ContactPoint(models.Model):
+    """One phone number of a customer, stored in the normalised form of lib.phones."""
+
+    # No index of its own: the unique (customer, number) constraint starts with customer.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contact_points",
+        db_index=False,
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ContactKind.choices)
+    number = models.CharField(_("number"), max_length=30)
+    validity = models.CharField(
+        _("validity"), max_length=20, choices=ContactValidity.choices, default=ContactValidity.UNKNOWN
+    )
+    # where the number came from: "counter", "import", "agent", "demo"...
+    source = models.CharField(_("source"), max_length=30, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = CustomerChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact point")
+        verbose_name_plural = _("contact points")
+        ordering = ["customer", "-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "number"], name="contactpoint_unique_number"),
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_primary=True), name="contactpoint_one_primary"
+            ),
+        ]
+        indexes = [
+            # who owns this number: caller identification and duplicate-number checks
+            models.Index(fields=["number"], name="contactpoint_number_idx"),
+        ]
+
+    def __str__(self) -> str:
+        # Masked: this string lands in audit entries and admin pages.
+        return f"{self.customer_id} {self.get_kind_display()} {self.masked_number}"
+
+    @property
+    def masked_number(self) -> str:
+        return mask_phone(self.number)
+
+    @property
+    def branch(self) -> Branch:
+        """The customer's branch, so that audit entries about a phone carry the branch code."""
+        return self.customer.branch
+
+
+class CustomerEvent(models.Model):
+    """A business event (业务事件) that may trigger a callback; arrives by import, API push or sync."""
+
+    # No index of its own: event_customer_time_idx starts with customer.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    type = models.CharField(_("type"), max_length=40, choices=EventType.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    source = models.CharField(_("source"), max_length=30, blank=True)
+    # The sender's id of the event: a re-sent event is recognised by (source, external_id).
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    objects = CustomerChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer event")
+        verbose_name_plural = _("customer events")
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="customerevent_unique_external_id",
+            )
+        ]
+        indexes = [
+            # a customer's event timeline, newest first (customer detail, agent's customer view)
+            models.Index(fields=["customer", "occurred_at"], name="event_customer_time_idx"),
+            # rules: events of one type in a period ("yesterday's transfers out")
+            models.Index(fields=["type", "occurred_at"], name="event_type_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def summary_items(self) -> list[tuple[str, Any]]:
+        """The event's data as (key, value) pairs for display."""
+        return sorted(self.data.items()) if isinstance(self.data, dict) else []

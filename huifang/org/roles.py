@@ -24,7 +24,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scheduling.change_scheduledjob",
     ],
     Role.HQ_SUPERVISOR: [*_all("org", ORG_MODELS, ("view",)), "audit.view_auditentry", "calendars.view_specialday"],
-    Role.BRANCH_OPERATOR: [*_all("org", ("team", "user"), ("view",))],
+    Role.BRANCH_OPERATOR: [*_all("org", ORG_MODELS, ("view",))],
     Role.AGENT: [],
     Role.TEAM_LEAD: [*_all("org", ("team", "user"), ("view",))],
     Role.QA_INSPECTOR: [],

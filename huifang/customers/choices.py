@@ -1,0 +1,63 @@
+"""Stable codes of the customer domain (DOMAIN.md "Stable codes"): labels translate, codes never change."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Tier(models.TextChoices):
+    """VIP tier (客户等级)."""
+
+    DIAMOND = "diamond", _("Diamond")
+    GOLD = "gold", _("Gold")
+    SILVER = "silver", _("Silver")
+    REGULAR = "regular", _("Regular")
+
+
+class CustomerStatus(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    DORMANT = "dormant", _("Dormant")
+    CLOSED = "closed", _("Closed")
+    # 撤指定: the customer withdrew the designated trading of their account from this firm.
+    DESIGNATION_WITHDRAWN = "designation_withdrawn", _("Designation withdrawn")
+
+
+class RiskRating(models.TextChoices):
+    """The investor suitability rating (适当性) C1 (most conservative) to C5."""
+
+    C1 = "C1", _("C1 conservative")
+    C2 = "C2", _("C2 cautious")
+    C3 = "C3", _("C3 balanced")
+    C4 = "C4", _("C4 active")
+    C5 = "C5", _("C5 aggressive")
+
+
+class ContactKind(models.TextChoices):
+    MOBILE = "mobile", _("Mobile")
+    LANDLINE = "landline", _("Landline")
+
+
+class ContactValidity(models.TextChoices):
+    UNKNOWN = "unknown", _("Not checked")
+    VALID = "valid", _("Valid")
+    INVALID = "invalid", _("Invalid")
+    CHANGED = "changed", _("Changed")
+
+
+class EventType(models.TextChoices):
+    ACCOUNT_OPENED = "account_opened", _("Account opened")
+    ACCOUNT_CLOSED = "account_closed", _("Account closed")
+    DESIGNATION_WITHDRAWN = "designation_withdrawn", _("Designation withdrawn")
+    TRANSFER_OUT = "transfer_out", _("Transfer out")
+    PRODUCT_PURCHASED = "product_purchased", _("Product purchased")
+    MANAGER_CHANGED = "manager_changed", _("Client manager changed")
+    LOGIN = "login", _("Login")
+    RISK_FLAGGED = "risk_flagged", _("Risk flag")
+    INFO_CHANGED = "info_changed", _("Information changed")
+    RIGHTS_ISSUE = "rights_issue", _("Rights issue")
+    CONTRACT_EXPIRING = "contract_expiring", _("Contract expiring")
+    POINTS_EXPIRING = "points_expiring", _("Points expiring")
+    PERMISSION_OPENED = "permission_opened", _("Trading permission opened")
+    HIGH_RISK_SALE = "high_risk_sale", _("High-risk product sale")
+    PRIVATE_FUND_SIGNED = "private_fund_signed", _("Private fund signed")
+    COMPLAINT_CLOSED = "complaint_closed", _("Complaint closed")
+    BIRTHDAY = "birthday", _("Birthday")

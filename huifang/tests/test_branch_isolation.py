@@ -1,0 +1,152 @@
+"""Branch isolation, for every page and every API endpoint that exists.
+
+Each route that takes an object id is listed in OBJECT_ROUTES with a way to make such an object in branch A.
+A user of branch B must get 404 for it (the same answer as for a missing object); an HQ user gets 200.
+Each list route is in LIST_ROUTES with text that only branch A's data shows. The coverage tests at the end
+fail when a route exists that is in neither table (nor in NOT_BRANCH_DATA with the reason), so a new page or
+endpoint cannot ship without its isolation test."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from config.api import api
+from huifang.org.choices import Role
+from huifang.org.models import Branch, Department, Team, User
+
+
+@dataclass
+class World:
+    branch_a: Branch
+    branch_b: Branch
+    hq_user: User
+    user_b: User  # a branch B operator: has every view permission a branch user can have
+    person_a: User
+    team_a: Team
+    department_a: Department
+
+
+@pytest.fixture
+def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, make_user: Callable[..., User]) -> World:
+    team_a = Team.objects.create(branch=branch_a, name="浦东二组")
+    department_a = Department.objects.create(branch=branch_a, code="PD-OPS", name="浦东运营部")
+    person_a = make_user(branch_a, Role.AGENT, username="person_a", name="浦东张三", team=team_a)
+    user_b = make_user(branch_b, Role.BRANCH_OPERATOR, username="operator_b")
+    return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a)
+
+
+# route name (pages) or API path -> the URL parameters naming an object of branch A
+OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "org:user": lambda w: {"user_id": w.person_a.pk},
+    "org:branch": lambda w: {"branch_id": w.branch_a.pk},
+    "/api/v1/org/users/{user_id}": lambda w: {"user_id": w.person_a.pk},
+    "/api/v1/org/branches/{branch_id}": lambda w: {"branch_id": w.branch_a.pk},
+    "/api/v1/org/teams/{team_id}": lambda w: {"team_id": w.team_a.pk},
+    "/api/v1/org/departments/{department_id}": lambda w: {"department_id": w.department_a.pk},
+}
+
+# list route -> text that appears only with branch A's data
+LIST_ROUTES: dict[str, str] = {
+    "org:users": "浦东张三",
+    "org:branches": "上海浦东营业部",
+    "home": "上海浦东营业部",
+    "/api/v1/org/users": "浦东张三",
+    "/api/v1/org/branches": "上海浦东营业部",
+    "/api/v1/org/teams": "浦东二组",
+    "/api/v1/org/departments": "浦东运营部",
+}
+
+# routes that hold no branch data, with the reason
+NOT_BRANCH_DATA: dict[str, str] = {
+    "login": "the login form",
+    "logout": "ends the own session",
+    "set_language": "the own language choice",
+    "audit:search": "HQ and auditors only (permission test in audit/tests)",
+    "/api/v1/audit/entries": "HQ and auditors only (permission test in audit/tests)",
+    "/api/v1/org/me": "the own user",
+    "/api/v1/openapi.json": "the API's description",
+    "/api/v1/docs": "the API's description",
+    "calendars:index": "the national calendar is the same for every branch",
+}
+CALENDAR_PREFIX = "/api/v1/calendar/"  # the national calendar holds no branch data
+
+
+def _page_routes(resolver: URLResolver | None = None, namespace: str = "") -> Iterator[tuple[str, str]]:
+    """(name, route) of every named page outside the admin site and the API."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            prefix = str(entry.pattern)
+            if prefix.startswith(("manage/", "api/")):
+                continue
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _page_routes(entry, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", str(entry.pattern)
+
+
+def _api_paths() -> list[str]:
+    return [*api.get_openapi_schema()["paths"], "/api/v1/openapi.json"]
+
+
+def _url(route: str, params: dict[str, Any]) -> str:
+    if route.startswith("/"):
+        return route.format(**params)
+    return reverse(route, kwargs=params)
+
+
+@pytest.mark.parametrize("route", sorted(OBJECT_ROUTES))
+def test_user_of_another_branch_gets_not_found_and_hq_sees_it(world: World, route: str) -> None:
+    url = _url(route, OBJECT_ROUTES[route](world))
+    outsider, insider = Client(), Client()
+    outsider.force_login(world.user_b)
+    insider.force_login(world.hq_user)
+    assert outsider.get(url).status_code == 404, url
+    assert insider.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("route", sorted(LIST_ROUTES))
+def test_lists_show_another_branch_nothing_and_hq_everything(world: World, route: str) -> None:
+    url = route if route.startswith("/") else reverse(route)
+    outsider, insider = Client(), Client()
+    outsider.force_login(world.user_b)
+    insider.force_login(world.hq_user)
+    hidden = outsider.get(url)
+    assert hidden.status_code == 200, url
+    assert LIST_ROUTES[route] not in hidden.content.decode(), url
+    assert LIST_ROUTES[route] in insider.get(url).content.decode(), url
+
+
+def test_a_missing_object_answers_exactly_like_a_forbidden_one(world: World) -> None:
+    client = Client()
+    client.force_login(world.user_b)
+    forbidden = client.get(f"/api/v1/org/users/{world.person_a.pk}")
+    missing = client.get("/api/v1/org/users/987654")
+    assert (forbidden.status_code, forbidden.json()) == (missing.status_code, missing.json())
+
+
+def test_every_page_is_covered_by_an_isolation_test() -> None:
+    known = set(OBJECT_ROUTES) | set(LIST_ROUTES) | set(NOT_BRANCH_DATA)
+    missing = [name for name, _ in _page_routes() if name not in known]
+    assert missing == [], f"pages without a branch isolation case: {missing}"
+
+
+def test_every_api_endpoint_is_covered_by_an_isolation_test() -> None:
+    known = set(OBJECT_ROUTES) | set(LIST_ROUTES) | set(NOT_BRANCH_DATA)
+    missing = [path for path in _api_paths() if path not in known and not path.startswith(CALENDAR_PREFIX)]
+    assert missing == [], f"API endpoints without a branch isolation case: {missing}"
+
+
+def test_branch_staff_in_the_admin_site_see_only_their_branch(world: World, make_user: Callable[..., User]) -> None:
+    staff_b = make_user(world.branch_b, Role.ADMIN, username="admin_b")
+    client = Client()
+    client.force_login(staff_b)
+    listing = client.get("/manage/org/user/")
+    assert listing.status_code == 200
+    assert "person_a" not in listing.content.decode()
+    response = client.get(f"/manage/org/user/{world.person_a.pk}/change/")
+    assert response.status_code == 302  # the admin's "does not exist" answer
+    assert client.get(f"/manage/org/team/{world.team_a.pk}/change/").status_code == 302
