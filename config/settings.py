@@ -136,6 +136,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "huifang" / "static"]
 # Only for `huifang collectstatic` in production; the demo serves static files straight from the apps.
 STATIC_ROOT = env_str("STATIC_ROOT", "") or None
 MEDIA_ROOT = VAR_DIR / "media"

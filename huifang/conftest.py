@@ -7,7 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client
+
+from huifang.audit.purge import disable_audit_purge, enable_audit_purge
 
 from huifang.org.choices import Role
 from huifang.org.models import Branch, Team, User
@@ -20,6 +23,24 @@ PASSWORD = "correct-horse-battery-9"
 def fast_password_hashing(settings: Any) -> None:
     """Argon2 is slow on purpose; tests that are not about hashing use a fast hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_log_flushable_between_transactional_tests() -> Any:
+    """A transactional test (live server, browser) ends by emptying every table, the append-only audit log
+    included: purging (huifang/audit/purge.py) is switched on for exactly that flush, nothing else."""
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def flush_with_purge(self: BaseDatabaseOperations, sql_list: list[str]) -> None:
+        enable_audit_purge(self.connection)
+        try:
+            original(self, sql_list)
+        finally:
+            disable_audit_purge(self.connection)
+
+    BaseDatabaseOperations.execute_sql_flush = flush_with_purge  # type: ignore[method-assign]
+    yield
+    BaseDatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def _team(user: User) -> dict[str, Any]:
 def _recent_audit() -> dict[str, Any]:
     entries = AuditEntry.objects.order_by("-at", "-id")[:10]
     header = [_("Time"), _("User"), _("Action"), _("Summary")]
-    rows = [[f"{e.at:%Y-%m-%d %H:%M}", e.actor_name, e.action, e.summary] for e in entries]
+    rows = [[f"{e.at:%Y-%m-%d %H:%M}", e.actor_name, e.action_label, e.summary] for e in entries]
     return {"kind": "table", "title": _("Latest audit entries"), "header": header, "rows": rows,
             "link": ("audit:search", _("Search the audit log"))}
 

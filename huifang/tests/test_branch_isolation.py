@@ -71,6 +71,10 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "/api/v1/openapi.json": "the API's description",
     "/api/v1/docs": "the API's description",
     "calendars:index": "the national calendar is the same for every branch",
+    "calendars:set_day": "the national calendar (administrators only)",
+    "calendars:clear_day": "the national calendar (administrators only)",
+    "calendars:cover_year": "the national calendar (administrators only)",
+    "calendars:import_year": "the national calendar (administrators only)",
 }
 CALENDAR_PREFIX = "/api/v1/calendar/"  # the national calendar holds no branch data
 

@@ -1,0 +1,14 @@
+from django.utils.translation import gettext_lazy as _
+
+# Labels for the action codes services write; an unknown code shows as itself.
+ACTION_LABELS = {
+    "login": _("Logged in"),
+    "logout": _("Logged out"),
+    "login_failed": _("Failed login"),
+    "create": _("Created"),
+    "update": _("Changed"),
+    "delete": _("Deleted"),
+    "reveal": _("Revealed a masked value"),
+    "export": _("Exported"),
+    "import": _("Imported"),
+}
