@@ -11,6 +11,7 @@ from huifang.calendars.api import router as calendar_router
 from huifang.org.api import router as org_router
 from huifang.org.queries import NotFound
 
+
 class ChineseJSONRenderer(JSONRenderer):
     """UTF-8 JSON: Chinese text stays readable instead of \\u escapes."""
 

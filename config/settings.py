@@ -81,7 +81,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "huifang.sqlite3",
+            "NAME": str(VAR_DIR / "huifang.sqlite3"),
             "OPTIONS": {
                 # BEGIN IMMEDIATE: concurrent writers queue instead of failing (notes/PERFORMANCE.md).
                 "transaction_mode": "IMMEDIATE",

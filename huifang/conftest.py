@@ -3,7 +3,7 @@
 Branch isolation tests use `agent_a` / `operator_a` (branch A) against objects of branch B, and `hq_supervisor`
 to show HQ sees both."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -11,7 +11,6 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client
 
 from huifang.audit.purge import disable_audit_purge, enable_audit_purge
-
 from huifang.org.choices import Role
 from huifang.org.models import Branch, Team, User
 from huifang.org.services import create_user
@@ -31,7 +30,7 @@ def audit_log_flushable_between_transactional_tests() -> Any:
     included: purging (huifang/audit/purge.py) is switched on for exactly that flush, nothing else."""
     original = BaseDatabaseOperations.execute_sql_flush
 
-    def flush_with_purge(self: BaseDatabaseOperations, sql_list: list[str]) -> None:
+    def flush_with_purge(self: BaseDatabaseOperations, sql_list: Iterable[str]) -> None:
         enable_audit_purge(self.connection)
         try:
             original(self, sql_list)

@@ -10,4 +10,5 @@ class RequestContext:
     user_agent: str = ""
 
 
-current_request: ContextVar[RequestContext] = ContextVar("huifang_request_context", default=RequestContext())
+# RequestContext is frozen, so one shared default instance is safe.
+current_request: ContextVar[RequestContext] = ContextVar("huifang_request_context", default=RequestContext())  # noqa: B039

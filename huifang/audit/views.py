@@ -1,15 +1,16 @@
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from huifang.audit.forms import AuditSearchForm
 from huifang.audit.queries import audit_actions, search_audit_entries
+from huifang.lib.web import HtmxHttpRequest
 
 
 @login_required
 @permission_required("audit.view_auditentry", raise_exception=True)
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: HtmxHttpRequest) -> HttpResponse:
     form = AuditSearchForm(request.GET or None)
     entries = search_audit_entries(**form.cleaned_data) if form.is_valid() else search_audit_entries()
     if form.is_bound and not form.is_valid():

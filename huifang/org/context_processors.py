@@ -10,7 +10,7 @@ def roles(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    codes = getattr(user, "role_codes", set())
+    codes: set[str] = getattr(user, "role_codes", set())
     labels = dict(Role.choices)
     return {
         "user_roles": codes,

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -96,7 +96,7 @@ class User(AbstractUser):
         related_name="members",
     )
 
-    objects = HuifangUserManager()
+    objects: ClassVar[HuifangUserManager] = HuifangUserManager()
 
     class Meta:
         verbose_name = _("user")

@@ -5,6 +5,7 @@ not see: a user of branch A cannot even learn that an object of branch B exists.
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
@@ -25,7 +26,7 @@ def visible_branches(user: Any) -> models.QuerySet[Branch]:
 def _access[M: models.Model](queryset: models.QuerySet[M], object_id: Any, label: str) -> M:
     try:
         return queryset.get(pk=object_id)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound(f"{label}不存在") from None
 
 

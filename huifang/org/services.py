@@ -16,7 +16,7 @@ def sync_role_groups() -> None:
     Idempotent; run by migration and by `huifang demo-data`."""
     for role in Role:
         group, _ = Group.objects.get_or_create(name=role.value)
-        wanted = []
+        wanted: list[Permission] = []
         for dotted in ROLE_PERMISSIONS[role]:
             app_label, codename = dotted.split(".", 1)
             wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))

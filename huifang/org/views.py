@@ -3,16 +3,17 @@
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from huifang.lib.web import HtmxHttpRequest
 from huifang.org.choices import Role
 from huifang.org.queries import access_branch, access_user, visible_branches, visible_users
 
 
 @login_required
 @permission_required("org.view_user", raise_exception=True)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: HtmxHttpRequest) -> HttpResponse:
     users = visible_users(request.user)
     q = request.GET.get("q", "").strip()
     if q:
@@ -39,7 +40,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required("org.view_user", raise_exception=True)
-def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_detail(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
     person = access_user(request.user, user_id)
     labels = dict(Role.choices)
     roles = [labels.get(code, code) for code in person.groups.values_list("name", flat=True)]
@@ -48,7 +49,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @login_required
 @permission_required("org.view_branch", raise_exception=True)
-def branch_list(request: HttpRequest) -> HttpResponse:
+def branch_list(request: HtmxHttpRequest) -> HttpResponse:
     branches = visible_branches(request.user).annotate(
         user_count=Count("users", distinct=True), team_count=Count("teams", distinct=True)
     )
@@ -57,7 +58,7 @@ def branch_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required("org.view_branch", raise_exception=True)
-def branch_detail(request: HttpRequest, branch_id: int) -> HttpResponse:
+def branch_detail(request: HtmxHttpRequest, branch_id: int) -> HttpResponse:
     branch = access_branch(request.user, branch_id)
     return render(
         request,

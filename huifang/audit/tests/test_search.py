@@ -1,6 +1,5 @@
-from datetime import date
-
 from django.test import Client
+from django.utils import timezone
 
 from huifang.audit.models import AuditEntry
 from huifang.audit.services import record_action
@@ -44,7 +43,7 @@ def test_agents_and_branch_operators_cannot_open_the_audit_log(login, agent_a: U
 def test_api_search_answers_hq_and_refuses_agents(client: Client, hq_supervisor: User, agent_a: User) -> None:
     record_action(actor=agent_a, action="export", summary="导出")
     client.force_login(hq_supervisor)
-    response = client.get("/api/v1/audit/entries", {"action": "export", "since": date.today().isoformat()})
+    response = client.get("/api/v1/audit/entries", {"action": "export", "since": timezone.localdate().isoformat()})
     assert response.status_code == 200
     assert [e["summary"] for e in response.json()] == ["导出"]
     client.force_login(agent_a)

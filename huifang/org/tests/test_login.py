@@ -53,7 +53,8 @@ def test_repeated_bad_logins_lock_the_account_even_for_the_right_password(client
     assert response.status_code == 429
     assert "账号已被暂时锁定" in response.content.decode()
     assert "_auth_user_id" not in client.session
-    assert AuditEntry.objects.filter(action="login_failed", object_repr="agent_a").count() >= settings.AXES_FAILURE_LIMIT
+    failures = AuditEntry.objects.filter(action="login_failed", object_repr="agent_a")
+    assert failures.count() >= settings.AXES_FAILURE_LIMIT
 
 
 def test_lock_out_of_one_user_does_not_lock_colleagues_behind_the_same_address(
