@@ -11,6 +11,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client
 
 from huifang.audit.purge import disable_audit_purge, enable_audit_purge
+from huifang.calendars.queries import invalidate_calendar_cache
 from huifang.org.choices import Role
 from huifang.org.models import Branch, Team, User
 from huifang.org.services import create_user
@@ -40,6 +41,14 @@ def audit_log_flushable_between_transactional_tests() -> Any:
     BaseDatabaseOperations.execute_sql_flush = flush_with_purge  # type: ignore[method-assign]
     yield
     BaseDatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def fresh_calendar_cache() -> Any:
+    """Each test reads the holiday table it set up, never a copy cached by an earlier test."""
+    invalidate_calendar_cache()
+    yield
+    invalidate_calendar_cache()
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from huifang.calendars import services
 from huifang.calendars.models import CoveredYear, SpecialDay
-
-WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
 
 
 @admin.register(SpecialDay)
@@ -24,7 +23,7 @@ class SpecialDayAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("weekday"))
     def weekday(self, obj: SpecialDay) -> str:
-        return "周" + WEEKDAYS[obj.date.weekday()]
+        return date_format(obj.date, "l")
 
     def save_model(self, request: HttpRequest, obj: SpecialDay, form: Any, change: bool) -> None:
         services.save_special_day(day=obj, actor=request.user)

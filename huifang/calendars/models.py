@@ -31,9 +31,8 @@ class CoveredYear(models.Model):
     def clean(self) -> None:
         # A year without a single holiday would answer "working day" for every weekday: a guess, not data.
         if self.year and not SpecialDay.objects.filter(date__year=self.year, kind=DayKind.HOLIDAY).exists():
-            raise ValidationError(
-                {"year": _("Enter the holidays of %(year)s before marking the year as covered.") % {"year": self.year}}
-            )
+            message = _("Enter the holidays of %(year)s before marking the year as covered.")
+            raise ValidationError({"year": message % {"year": self.year}})
 
 
 class SpecialDay(models.Model):
@@ -50,7 +49,9 @@ class SpecialDay(models.Model):
         verbose_name_plural = _("special days")
         ordering = ["date"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=DayKind.values), name="calendars_specialday_kind"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=DayKind.values), name="calendars_specialday_kind"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -61,10 +62,8 @@ class SpecialDay(models.Model):
             return
         is_weekend = self.date.weekday() >= SATURDAY
         if self.kind == DayKind.WORKDAY and not is_weekend:
-            raise ValidationError(
-                {"kind": _("A make-up working day must be a Saturday or a Sunday: weekdays are working days anyway.")}
-            )
+            message = _("A make-up working day must be a Saturday or a Sunday: weekdays are working anyway.")
+            raise ValidationError({"kind": message})
         if self.kind == DayKind.MARKET_CLOSED and is_weekend:
-            raise ValidationError(
-                {"kind": _("An exchange closure must be a weekday: the exchange is closed on every weekend.")}
-            )
+            message = _("An exchange closure must be a weekday: the exchange is closed on every weekend.")
+            raise ValidationError({"kind": message})

@@ -44,7 +44,9 @@ def seed_from_chinesecalendar(*, years: Iterable[int] | None = None, actor: Any 
     for year, days in official.items():
         existing = set(SpecialDay.objects.filter(date__year=year).values_list("date", flat=True))
         new_days = [
-            SpecialDay(date=day.date, kind=day.kind, name=day.name) for day in days if day.date not in existing
+            SpecialDay(date=day.date, kind=day.kind, name=day.name)
+            for day in days
+            if day.date not in existing
         ]
         SpecialDay.objects.bulk_create(new_days)
         covered, created = CoveredYear.objects.get_or_create(year=year, defaults={"source": rules.SOURCE})

@@ -12,11 +12,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
 from huifang.calendars import queries, services
 from huifang.calendars.forms import SpecialDayForm
+from huifang.lib.workdays import format_year_ranges
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 def _year_from(value: str | None) -> int:
@@ -27,20 +33,20 @@ def _year_from(value: str | None) -> int:
     return today.year
 
 
-def _year_view(request: HttpRequest, year: int, form: SpecialDayForm | None = None,
-               status: int = 200) -> HttpResponse:
+def _year_view(request: HtmxHttpRequest, year: int, form: SpecialDayForm | None = None) -> HttpResponse:
+    """The page, or only its year view for an htmx request (navigation and edits swap #calendar-year)."""
     context = {
         "overview": queries.year_overview(year),
         "form": form or SpecialDayForm(initial={"date": dt.date(year, 1, 1)}),
         "previous_year": year - 1,
         "next_year": year + 1,
-        "covered_years": sorted(queries.covered_years()),
+        "covered_ranges": format_year_ranges(sorted(queries.covered_years())),
     }
     template = "calendars/index.html#year-view" if request.htmx else "calendars/index.html"
-    return render(request, template, context, status=status)
+    return render(request, template, context)
 
 
-def _after_write(request: HttpRequest, year: int) -> HttpResponse:
+def _after_write(request: HtmxHttpRequest, year: int) -> HttpResponse:
     if request.htmx:
         return _year_view(request, year)
     return redirect(f"{reverse('calendars:index')}?year={year}")
@@ -48,17 +54,17 @@ def _after_write(request: HttpRequest, year: int) -> HttpResponse:
 
 @login_required
 @permission_required("calendars.view_specialday", raise_exception=True)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HtmxHttpRequest) -> HttpResponse:
     return _year_view(request, _year_from(request.GET.get("year")))
 
 
 @login_required
 @require_POST
 @permission_required(["calendars.add_specialday", "calendars.change_specialday"], raise_exception=True)
-def set_day(request: HttpRequest) -> HttpResponse:
+def set_day(request: HtmxHttpRequest) -> HttpResponse:
     form = SpecialDayForm(request.POST)
     if not form.is_valid():
-        return _year_view(request, _year_from(request.POST.get("year")), form, status=200)
+        return _year_view(request, _year_from(request.POST.get("year")), form)
     date: dt.date = form.cleaned_data["date"]
     try:
         services.set_special_day(date=date, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"],
@@ -74,7 +80,7 @@ def set_day(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @permission_required("calendars.delete_specialday", raise_exception=True)
-def clear_day(request: HttpRequest, date: dt.date) -> HttpResponse:
+def clear_day(request: HtmxHttpRequest, date: dt.date) -> HttpResponse:
     if services.clear_special_day(date=date, actor=request.user):
         messages.success(request, _("%(date)s is a plain day again.") % {"date": date.isoformat()})
     return _after_write(request, date.year)
@@ -83,7 +89,7 @@ def clear_day(request: HttpRequest, date: dt.date) -> HttpResponse:
 @login_required
 @require_POST
 @permission_required(["calendars.add_coveredyear", "calendars.change_coveredyear"], raise_exception=True)
-def cover_year(request: HttpRequest, year: int) -> HttpResponse:
+def cover_year(request: HtmxHttpRequest, year: int) -> HttpResponse:
     try:
         services.mark_year_covered(year=year, source=_("entered by an administrator"), actor=request.user)
     except ValidationError as error:
@@ -97,7 +103,7 @@ def cover_year(request: HttpRequest, year: int) -> HttpResponse:
 @login_required
 @require_POST
 @permission_required(["calendars.add_specialday", "calendars.add_coveredyear"], raise_exception=True)
-def import_year(request: HttpRequest, year: int) -> HttpResponse:
+def import_year(request: HtmxHttpRequest, year: int) -> HttpResponse:
     try:
         added = services.seed_from_chinesecalendar(years=[year], actor=request.user)
     except ValueError as error:

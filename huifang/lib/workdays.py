@@ -12,11 +12,13 @@ Council publishes them.
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 ONE_DAY = dt.timedelta(days=1)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SATURDAY = 5
 
 
@@ -46,12 +48,27 @@ def end_of_quarter(day: dt.date) -> dt.date:
     return end_of_month(day.replace(day=1, month=last_month))
 
 
+def format_year_ranges(years: Iterable[int]) -> str:
+    """Years as compact ranges: [2004, 2005, 2006, 2028] -> "2004–2006, 2028"; "" for none."""
+    ranges: list[list[int]] = []
+    for year in sorted(set(years)):
+        if ranges and year == ranges[-1][1] + 1:
+            ranges[-1][1] = year
+        else:
+            ranges.append([year, year])
+    return ", ".join(str(first) if first == last else f"{first}–{last}" for first, last in ranges)
+
+
 def parse_date(text: str) -> dt.date:
-    """An ISO date `YYYY-MM-DD`. Raises ValueError with a message fit to show a user."""
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"日期无效：{text!r}，应为 YYYY-MM-DD 格式的日期，例如 2026-01-04") from None
+    """A date written `YYYY-MM-DD`. Raises ValueError with a message fit to show a user."""
+    text = text.strip()
+    # fromisoformat alone would also take 20260104 or 2026-W01-7; only the one written form is accepted.
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(f"日期无效：{text!r}，应为 YYYY-MM-DD 格式的日期，例如 2026-01-04")
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -59,7 +76,7 @@ def parse_month(text: str) -> tuple[int, int]:
     parts = text.strip().split("-")
     if len(parts) == 2 and len(parts[0]) == 4 and parts[0].isdigit() and parts[1].isdigit():
         year, month = int(parts[0]), int(parts[1])
-        if dt.MINYEAR <= year and 1 <= month <= 12:
+        if year >= dt.MINYEAR and 1 <= month <= 12:
             return year, month
     raise ValueError(f"月份无效：{text!r}，应为 YYYY-MM 格式，例如 2026-02")
 

@@ -36,7 +36,8 @@ POSTGRES_REVERSE = [
 def forbid(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     for statement in {"sqlite": SQLITE, "postgresql": POSTGRES}.get(vendor, []):
-        schema_editor.execute(statement)
+        # params=None: the plpgsql body has a literal % that must not be read as a placeholder.
+        schema_editor.execute(statement, params=None)
 
 
 def allow(apps, schema_editor):
