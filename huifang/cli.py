@@ -17,3 +17,7 @@ def main(argv: list[str] | None = None) -> int:
 
     execute_from_command_line(argv)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Background jobs of the scheduling app. Each takes plain values, calls a service and returns a JSON value."""
+"""Background jobs of the scheduling app: each takes plain values, calls a service, returns JSON."""
 
 from django.tasks import task
 

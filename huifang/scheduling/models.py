@@ -29,14 +29,31 @@ class ScheduledJob(models.Model):
     name = models.SlugField(_("name"), max_length=100, unique=True)
     description = models.CharField(_("description"), max_length=200, blank=True)
     task_path = models.CharField(
-        _("task"), max_length=200, help_text=_("Dotted path of a background task, e.g. huifang.scheduling.jobs.x")
+        _("job"),
+        max_length=200,
+        help_text=_("Dotted path of a background job, e.g. huifang.scheduling.jobs.prune_finished_jobs"),
     )
     kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
-    time_of_day = models.TimeField(_("time of day"), help_text=_("Local time (Asia/Shanghai)."))
-    day_kind = models.CharField(_("days"), max_length=20, choices=DayKind.choices, default=DayKind.EVERY_DAY)
+    time_of_day = models.TimeField(
+        _("time of day"),
+        help_text=_("Local time (Asia/Shanghai). The job runs once a day, at or soon after this time."),
+    )
+    day_kind = models.CharField(
+        _("days"),
+        max_length=20,
+        choices=DayKind.choices,
+        default=DayKind.EVERY_DAY,
+        help_text=_("Working and trading days come from the holiday calendar; in a year it does not cover, "
+                    "the job does not run and its last error says why."),
+    )
     is_enabled = models.BooleanField(_("enabled"), default=True)
     # The local date of the last run the scheduler claimed (enqueued or skipped): at most one claim per day.
-    last_run_on = models.DateField(_("last run on"), null=True, blank=True)
+    last_run_on = models.DateField(
+        _("last run on"),
+        null=True,
+        blank=True,
+        help_text=_("The day the job last ran or was skipped; it runs again on a later day."),
+    )
     last_enqueued_at = models.DateTimeField(_("last enqueued at"), null=True, blank=True)
     last_result_id = models.CharField(_("last task result"), max_length=64, blank=True)
     last_error = models.TextField(_("last error"), blank=True)

@@ -11,7 +11,8 @@ from huifang.scheduling.rules import DayFacts
 
 def jobs_not_handled_on(*, today: date) -> QuerySet[ScheduledJob]:
     """Enabled schedules the scheduler has not claimed for `today`; `rules.decide` says which are due."""
-    return ScheduledJob.objects.filter(is_enabled=True).filter(Q(last_run_on__isnull=True) | Q(last_run_on__lt=today))
+    not_yet_today = Q(last_run_on__isnull=True) | Q(last_run_on__lt=today)
+    return ScheduledJob.objects.filter(not_yet_today, is_enabled=True)
 
 
 def day_facts(day: date) -> DayFacts:

@@ -45,9 +45,9 @@ def decide(
 ) -> Verdict:
     """The verdict for one schedule at `local_now` (wall-clock time where the schedule's `at` applies).
 
-    A schedule is due once a day, on a day of its kind, from its time of day on. A run missed while no scheduler
-    was running is made up later the same day, never on a later day. `day` may be None only for every_day
-    schedules. A calendar that does not cover the year gives CALENDAR_NOT_COVERED: the caller must not guess."""
+    A schedule is due once a day, on a day of its kind, from its time of day on. A run missed while no
+    scheduler was running is made up later the same day, never on a later day. `day` may be None only for
+    every_day schedules. A calendar that does not cover the year gives CALENDAR_NOT_COVERED: never guess."""
     today = local_now.date()
     if not enabled:
         return Verdict.DISABLED

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,9 @@ from huifang.scheduling import queries, rules
 from huifang.scheduling.models import ScheduledJob, resolve_task
 
 logger = logging.getLogger(__name__)
+
+# Times of day and "today" are those of the exchanges whose calendar decides trading days.
+SCHEDULE_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -27,14 +31,14 @@ class TickReport:
 
 
 def enqueue_due_jobs(*, now: datetime | None = None) -> TickReport:
-    """One scheduler tick at `now` (default: the current time), judged in the default time zone's local time.
+    """One scheduler tick at `now` (default: the current time), judged in Shanghai local time.
 
     Preconditions: none; safe to run from several processes at the same moment.
     Side effects: claims today's run of every due schedule and enqueues its task when the claim commits; a
     working-day or trading-day schedule whose year the calendar does not cover is claimed as skipped, with the
     reason in `last_error` and an error in the log (it does not run that day: the scheduler never guesses)."""
     now = now or timezone.now()
-    local_now = timezone.localtime(now, timezone.get_default_timezone())
+    local_now = timezone.localtime(now, SCHEDULE_TIME_ZONE)
     today = local_now.date()
     report = TickReport()
     facts: rules.DayFacts | None = None
@@ -118,8 +122,8 @@ def record_job_error(*, job_id: int, message: str) -> None:
 def prune_finished_task_results(*, older_than_days: int, now: datetime | None = None) -> int:
     """Delete the results of background jobs that finished (successfully or not) over `older_than_days` ago.
 
-    Precondition: older_than_days >= 0. Side effect: deletes those rows of the django_tasks_db table; ready and
-    running jobs are never touched. Returns how many rows were deleted."""
+    Precondition: older_than_days >= 0. Side effect: deletes those rows of the django_tasks_db table; ready
+    and running jobs are never touched. Returns how many rows were deleted."""
     if older_than_days < 0:
         raise ValueError("older_than_days must be zero or more")
     cutoff = (now or timezone.now()) - timedelta(days=older_than_days)

@@ -46,7 +46,7 @@ class Command(BaseCommand):
         self.stopping = True
 
     def tick(self) -> None:
-        """One check. A failure (say, the database briefly unavailable) is logged; the next tick tries again."""
+        """One check. A failure (say, the database briefly unavailable) is logged; the next tick retries."""
         close_old_connections()
         try:
             report = enqueue_due_jobs()

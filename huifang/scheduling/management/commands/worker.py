@@ -25,10 +25,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--queue-name", default="*", help="Queues to run, comma-separated; '*' for all (default: %(default)s)."
+            "--queue-name",
+            default="*",
+            help="Queues to run, comma-separated; '*' for all (default: %(default)s).",
         )
         parser.add_argument(
-            "--interval", type=float, default=1.0, help="Seconds to wait when the queue is empty (default: %(default)s)."
+            "--interval",
+            type=float,
+            default=1.0,
+            help="Seconds to wait on an empty queue (default: %(default)s).",
         )
         parser.add_argument("--batch", action="store_true", help="Run the jobs waiting now, then exit.")
         parser.add_argument("--max-tasks", type=int, default=None, help="Exit after running this many jobs.")
@@ -61,7 +66,7 @@ class Command(BaseCommand):
                 worker_id=worker_id,
                 # Never autoreload: the reloader forks a child that `huifang serve` could not stop cleanly.
                 reload=False,
-                # The random start-up delay only spreads a herd of workers; it would slow down tests and `serve`.
+                # The random start-up delay only spreads a herd of workers; here it would just slow the start.
                 startup_delay=False,
                 verbosity=verbosity,
             )
