@@ -35,7 +35,7 @@ ensure_venv() {  # $1: "" for the platform, "dev" for the platform and the test 
     say "创建虚拟环境 .venv（$("$python" --version)）"
     rm -rf "$VENV"
     "$python" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip > "$VENV/pip-install.log" 2>&1 || true
   fi
   stamp="$VENV/.huifang-installed"
   hash="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -c1-16)"
@@ -46,7 +46,12 @@ ensure_venv() {  # $1: "" for the platform, "dev" for the platform and the test 
     local target="$ROOT"
     [ -n "$extras" ] && target="$ROOT[$extras]"
     # pip reads the machine's own index and mirror configuration; nothing here names a registry.
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c "$ROOT/constraints.txt" -e "$target"
+    # Its chatter goes to a log, shown only if the install fails.
+    if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c "$ROOT/constraints.txt" \
+         -e "$target" > "$VENV/pip-install.log" 2>&1; then
+      grep -v '^WARNING: Location' "$VENV/pip-install.log" >&2
+      die "Python 依赖安装失败（完整日志：$VENV/pip-install.log）"
+    fi
     echo "$hash-${extras:-base}" > "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"
