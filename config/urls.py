@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("org/", include("huifang.org.urls")),
+    path("customers/", include("huifang.customers.urls")),
     path("audit/", include("huifang.audit.urls")),
     path("calendar/", include("huifang.calendars.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -70,8 +70,12 @@ class Customer(models.Model):
         indexes = [
             # customer list of one branch, ordered by customer number (HQ's list uses the unique index)
             models.Index(fields=["branch", "customer_no"], name="customer_branch_no_idx"),
-            # search by name (exact name, or a prefix where the database's LIKE can use an index)
-            models.Index(fields=["name"], name="customer_name_idx"),
+            # search by name prefix (queries.search_customers); the operator class lets PostgreSQL's LIKE 'x%'
+            # use it whatever the collation, and is ignored on SQLite (searched by range there)
+            models.Index(fields=["name"], name="customer_name_idx", opclasses=["varchar_pattern_ops"]),
+            # the same search within one branch (everyone but HQ)
+            models.Index(fields=["branch", "name"], name="customer_branch_name_idx",
+                         opclasses=["int8_ops", "varchar_pattern_ops"]),
             # rules over new accounts: customers of a branch opened in a date range
             models.Index(fields=["branch", "open_date"], name="customer_branch_opened_idx"),
         ]

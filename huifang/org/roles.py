@@ -20,6 +20,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "calendars.change_coveredyear",
         "calendars.view_coveredyear",
         "audit.view_auditentry",
+        "customers.view_customer",
+        "customers.change_customer",
         "scheduling.view_scheduledjob",
         "scheduling.change_scheduledjob",
     ],

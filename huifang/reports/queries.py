@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from huifang.audit.models import AuditEntry
+from huifang.customers.queries import visible_customers
 from huifang.org.choices import Role
 from huifang.org.models import User
 from huifang.org.queries import visible_branches
@@ -27,8 +28,11 @@ def _branch_overview(user: User) -> dict[str, Any]:
         agents=Count("users", filter=Q(users__groups__name=Role.AGENT), distinct=True),
         managers=Count("users", filter=Q(users__groups__name=Role.CLIENT_MANAGER), distinct=True),
     )
-    header = [_("Branch"), _("Staff"), _("Callback agents"), _("Client managers")]
-    rows = [[b.name, b.people, b.agents, b.managers] for b in branches]
+    # Counted apart, grouped by branch: a join with users would multiply the customer rows.
+    per_branch = visible_customers(user).order_by().values("branch_id").annotate(n=Count("id"))
+    customers = {row["branch_id"]: row["n"] for row in per_branch}
+    header = [_("Branch"), _("Staff"), _("Callback agents"), _("Client managers"), _("Customers")]
+    rows = [[b.name, b.people, b.agents, b.managers, customers.get(b.pk, 0)] for b in branches]
     return {"kind": "table", "title": _("Branches at a glance"), "header": header, "rows": rows}
 
 

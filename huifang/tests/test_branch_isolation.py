@@ -8,6 +8,7 @@ endpoint cannot ship without its isolation test."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.api import api
+from huifang.audit.models import AuditEntry
+from huifang.customers.models import ContactPoint, Customer
 from huifang.org.choices import Role
 from huifang.org.models import Branch, Department, Team, User
 
@@ -28,6 +31,8 @@ class World:
     person_a: User
     team_a: Team
     department_a: Department
+    customer_a: Customer
+    phone_a: ContactPoint
 
 
 @pytest.fixture
@@ -36,11 +41,16 @@ def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, m
     department_a = Department.objects.create(branch=branch_a, code="PD-OPS", name="浦东运营部")
     person_a = make_user(branch_a, Role.AGENT, username="person_a", name="浦东张三", team=team_a)
     user_b = make_user(branch_b, Role.BRANCH_OPERATOR, username="operator_b")
-    return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a)
+    customer_a = Customer.objects.create(customer_no="0031019990001", name="浦东李四", branch=branch_a,
+                                         open_date=date(2025, 1, 6))
+    phone_a = ContactPoint.objects.create(customer=customer_a, kind="mobile", number="13900001111")
+    return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a, customer_a, phone_a)
 
 
-# route name (pages) or API path -> the URL parameters naming an object of branch A
+# route name (pages) or API path -> the URL parameters naming an object of branch A (read with GET)
 OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "customers:detail": lambda w: {"customer_no": w.customer_a.customer_no},
+    "/api/v1/customers/{customer_no}": lambda w: {"customer_no": w.customer_a.customer_no},
     "org:user": lambda w: {"user_id": w.person_a.pk},
     "org:branch": lambda w: {"branch_id": w.branch_a.pk},
     "/api/v1/org/users/{user_id}": lambda w: {"user_id": w.person_a.pk},
@@ -49,8 +59,17 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "/api/v1/org/departments/{department_id}": lambda w: {"department_id": w.department_a.pk},
 }
 
+# routes that act on an object of branch A with POST: same rule, and nothing happens for the outsider
+POST_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "customers:reveal_phone": lambda w: {"customer_no": w.customer_a.customer_no, "phone_id": w.phone_a.pk},
+    "/api/v1/customers/{customer_no}/phones/{phone_id}/reveal": lambda w: {
+        "customer_no": w.customer_a.customer_no, "phone_id": w.phone_a.pk},
+}
+
 # list route -> text that appears only with branch A's data
 LIST_ROUTES: dict[str, str] = {
+    "customers:list": "浦东李四",
+    "/api/v1/customers": "浦东李四",
     "org:users": "浦东张三",
     "org:branches": "上海浦东营业部",
     "home": "上海浦东营业部",
@@ -112,6 +131,18 @@ def test_user_of_another_branch_gets_not_found_and_hq_sees_it(world: World, rout
     assert insider.get(url).status_code == 200, url
 
 
+@pytest.mark.parametrize("route", sorted(POST_ROUTES))
+def test_user_of_another_branch_cannot_act_on_it_and_nothing_is_recorded(world: World, route: str) -> None:
+    url = _url(route, POST_ROUTES[route](world))
+    outsider, insider = Client(), Client()
+    outsider.force_login(world.user_b)
+    insider.force_login(world.hq_user)
+    assert outsider.post(url).status_code == 404, url
+    assert not AuditEntry.objects.filter(action="reveal").exists()
+    assert insider.post(url).status_code == 200, url
+    assert AuditEntry.objects.filter(action="reveal", actor_name=world.hq_user.username).count() == 1
+
+
 @pytest.mark.parametrize("route", sorted(LIST_ROUTES))
 def test_lists_show_another_branch_nothing_and_hq_everything(world: World, route: str) -> None:
     url = route if route.startswith("/") else reverse(route)
@@ -133,13 +164,13 @@ def test_a_missing_object_answers_exactly_like_a_forbidden_one(world: World) -> 
 
 
 def test_every_page_is_covered_by_an_isolation_test() -> None:
-    known = set(OBJECT_ROUTES) | set(LIST_ROUTES) | set(NOT_BRANCH_DATA)
+    known = set(OBJECT_ROUTES) | set(POST_ROUTES) | set(LIST_ROUTES) | set(NOT_BRANCH_DATA)
     missing = [name for name, _ in _page_routes() if name not in known]
     assert missing == [], f"pages without a branch isolation case: {missing}"
 
 
 def test_every_api_endpoint_is_covered_by_an_isolation_test() -> None:
-    known = set(OBJECT_ROUTES) | set(LIST_ROUTES) | set(NOT_BRANCH_DATA)
+    known = set(OBJECT_ROUTES) | set(POST_ROUTES) | set(LIST_ROUTES) | set(NOT_BRANCH_DATA)
     missing = [path for path in _api_paths() if path not in known and not path.startswith(CALENDAR_PREFIX)]
     assert missing == [], f"API endpoints without a branch isolation case: {missing}"
 

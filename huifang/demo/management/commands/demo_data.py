@@ -1,0 +1,81 @@
+"""`huifang demo-data`: build the demo brokerage and print its logins."""
+
+import unicodedata
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
+
+from huifang.demo.build import (
+    DEFAULT_CUSTOMERS,
+    DEFAULT_SEED,
+    DemoDataError,
+    build_demo,
+    existing_logins,
+    has_organisation,
+    reset_demo,
+)
+from huifang.demo.org import DemoLogin
+
+
+def _width(text: str) -> int:
+    """Display width in a terminal: Chinese characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def login_table(logins: list[DemoLogin], password: str) -> str:
+    """The demo logins as a text table: user name, name, role, branch, password."""
+    header = ("用户名", "姓名", "角色", "营业部", "密码")
+    rows = [(login.username, login.name, login.role, login.branch, password) for login in logins]
+    widths = [max(_width(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    lines = ["  ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+class Command(BaseCommand):
+    help = "生成演示数据：总部、5个营业部、各角色用户、客户及一年的业务事件（固定随机种子，每次结果相同）"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS,
+                            help=f"客户数量（默认 {DEFAULT_CUSTOMERS:,}）")
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="随机种子")
+        parser.add_argument("--if-empty", action="store_true",
+                            help="数据库中已有营业部时什么都不做（启动脚本每次都可调用）")
+        parser.add_argument("--reset", action="store_true", help="先删除已有的演示数据，再重新生成")
+
+    def handle(self, *args: Any, customers: int, seed: int, if_empty: bool, reset: bool, **options: Any) -> None:
+        if customers < 0:
+            raise CommandError("--customers 不能为负数")
+        if if_empty and has_organisation():
+            self.stdout.write("数据库中已有数据（营业部已存在），跳过演示数据生成。")
+            with translation.override("zh-hans"):
+                logins = existing_logins()
+            if logins:
+                table = login_table(logins, settings.DEMO_PASSWORD)
+                self.stdout.write("\n演示登录账号（密码为生成时的演示密码）：\n" + table)
+            return
+        verbosity = options.get("verbosity", 1)
+        # Role labels and messages in Chinese, whatever the shell's locale.
+        with translation.override("zh-hans"):
+            try:
+                if reset and has_organisation():
+                    self.stdout.write("删除已有的演示数据……")
+                    reset_demo()
+                summary = build_demo(
+                    customers=customers, seed=seed,
+                    progress=(lambda message: self.stdout.write(message)) if verbosity > 1 else None,
+                )
+            except DemoDataError as error:
+                raise CommandError(str(error)) from error
+            self.stdout.write(self.style.SUCCESS(
+                f"演示数据已生成：{summary.branches} 个机构，{summary.users} 个用户，{summary.customers:,} 位客户，"
+                f"{summary.phones:,} 个电话，{summary.events:,} 条业务事件，用时 {summary.seconds:.1f} 秒。"
+            ))
+            self.stdout.write("\n演示登录账号：\n" + login_table(summary.logins, summary.password))
