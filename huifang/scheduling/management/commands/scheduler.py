@@ -8,7 +8,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from huifang.scheduling.services import enqueue_due_jobs
 
@@ -40,6 +40,12 @@ class Command(BaseCommand):
                 time.sleep(min(0.5, max(0.0, next_tick_at - time.monotonic())))
         logger.info("调度器已停止")
 
+    @staticmethod
+    def drop_stale_connections() -> None:
+        # Inside a transaction (a test, or a caller's) the connection is in use, not stale: leave it.
+        if not connection.in_atomic_block:
+            close_old_connections()
+
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: finish the current check, then exit with status 0."""
         logger.info("收到 %s，调度器即将停止", signal.strsignal(signum))
@@ -47,14 +53,14 @@ class Command(BaseCommand):
 
     def tick(self) -> None:
         """One check. A failure (say, the database briefly unavailable) is logged; the next tick retries."""
-        close_old_connections()
+        self.drop_stale_connections()
         try:
             report = enqueue_due_jobs()
         except Exception:
             logger.exception("调度器检查失败，将在下次检查时重试")
             return
         finally:
-            close_old_connections()
+            self.drop_stale_connections()
         for name in report.enqueued:
             self.stdout.write(f"已提交定时任务 {name}")
         for name in report.skipped:
