@@ -22,6 +22,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.view_auditentry",
         "customers.view_customer",
         "customers.change_customer",
+        # lifting a lock-out: delete the user's access attempts
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
         "scheduling.view_scheduledjob",
         "scheduling.change_scheduledjob",
     ],

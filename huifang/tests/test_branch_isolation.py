@@ -115,6 +115,14 @@ def _api_paths() -> list[str]:
     return [*api.get_openapi_schema()["paths"], "/api/v1/openapi.json"]
 
 
+def _clients(world: World) -> tuple[Client, Client]:
+    """(a user of branch B, an HQ user), both logged in."""
+    outsider, insider = Client(), Client()
+    outsider.force_login(world.user_b)
+    insider.force_login(world.hq_user)
+    return outsider, insider
+
+
 def _url(route: str, params: dict[str, Any]) -> str:
     if route.startswith("/"):
         return route.format(**params)
@@ -124,9 +132,7 @@ def _url(route: str, params: dict[str, Any]) -> str:
 @pytest.mark.parametrize("route", sorted(OBJECT_ROUTES))
 def test_user_of_another_branch_gets_not_found_and_hq_sees_it(world: World, route: str) -> None:
     url = _url(route, OBJECT_ROUTES[route](world))
-    outsider, insider = Client(), Client()
-    outsider.force_login(world.user_b)
-    insider.force_login(world.hq_user)
+    outsider, insider = _clients(world)
     assert outsider.get(url).status_code == 404, url
     assert insider.get(url).status_code == 200, url
 
@@ -134,9 +140,7 @@ def test_user_of_another_branch_gets_not_found_and_hq_sees_it(world: World, rout
 @pytest.mark.parametrize("route", sorted(POST_ROUTES))
 def test_user_of_another_branch_cannot_act_on_it_and_nothing_is_recorded(world: World, route: str) -> None:
     url = _url(route, POST_ROUTES[route](world))
-    outsider, insider = Client(), Client()
-    outsider.force_login(world.user_b)
-    insider.force_login(world.hq_user)
+    outsider, insider = _clients(world)
     assert outsider.post(url).status_code == 404, url
     assert not AuditEntry.objects.filter(action="reveal").exists()
     assert insider.post(url).status_code == 200, url
@@ -146,9 +150,7 @@ def test_user_of_another_branch_cannot_act_on_it_and_nothing_is_recorded(world: 
 @pytest.mark.parametrize("route", sorted(LIST_ROUTES))
 def test_lists_show_another_branch_nothing_and_hq_everything(world: World, route: str) -> None:
     url = route if route.startswith("/") else reverse(route)
-    outsider, insider = Client(), Client()
-    outsider.force_login(world.user_b)
-    insider.force_login(world.hq_user)
+    outsider, insider = _clients(world)
     hidden = outsider.get(url)
     assert hidden.status_code == 200, url
     assert LIST_ROUTES[route] not in hidden.content.decode(), url

@@ -2,6 +2,7 @@ from datetime import timedelta
 from typing import Any
 
 import time_machine
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -88,3 +89,17 @@ def test_logout_ends_the_session(client: Client, agent_a: User) -> None:
     client.post("/login/", {"username": "agent_a", "password": PASSWORD})
     client.post("/logout/")
     assert client.get("/").status_code == 302
+
+
+def test_administrator_lifts_a_lock_out_in_the_administration_pages(
+    client: Client, agent_a: User, admin_user: User
+) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/login/", {"username": "agent_a", "password": "wrong-password"})
+    attempt = AccessAttempt.objects.get(username="agent_a")
+    admin = Client()
+    admin.force_login(admin_user)
+    assert admin.get("/manage/axes/accessattempt/").status_code == 200
+    response = admin.post(f"/manage/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert client.post("/login/", {"username": "agent_a", "password": PASSWORD}).status_code == 302
