@@ -9,6 +9,7 @@ from ninja.security import SessionAuth
 from huifang.audit.api import router as audit_router
 from huifang.calendars.api import router as calendar_router
 from huifang.customers.api import router as customers_router
+from huifang.customers.imports.api import events_router
 from huifang.org.api import router as org_router
 from huifang.org.queries import NotFound
 
@@ -41,5 +42,6 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRespo
 
 api.add_router("/org", org_router)
 api.add_router("/customers", customers_router)
+api.add_router("/events", events_router)
 api.add_router("/audit", audit_router)
 api.add_router("/calendar", calendar_router)

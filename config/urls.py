@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("org/", include("huifang.org.urls")),
     path("customers/", include("huifang.customers.urls")),
+    path("imports/", include("huifang.customers.imports.urls")),
     path("audit/", include("huifang.audit.urls")),
     path("calendar/", include("huifang.calendars.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

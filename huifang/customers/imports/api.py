@@ -1,0 +1,3 @@
+from ninja import Router
+
+events_router = Router(tags=["events"])
