@@ -215,10 +215,20 @@ def _pg_bin() -> Path:
 
 @contextmanager
 def postgresql_databases(workdir: Path) -> Iterator[tuple[FreshDatabase, str]]:
-    """A throwaway cluster (trust auth, loopback only, default settings: fsync on); migrates once into a template
-    database, and every fresh database is CREATE DATABASE … TEMPLATE. Stopped and deleted on the way out."""
-    import psycopg
+    """On DATABASE_URL's server when that is set, otherwise on a throwaway cluster (trust auth, loopback only,
+    default settings: fsync on) started here and stopped and deleted on the way out."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        with _databases_on_server(url.rsplit("/", 1)[0], workdir) as found:
+            yield found
+        return
+    with _throwaway_cluster(workdir) as base, _databases_on_server(base, workdir) as found:
+        yield found
 
+
+@contextmanager
+def _throwaway_cluster(workdir: Path) -> Iterator[str]:
+    """Starts a cluster on a free loopback port; yields its base URL (no database name)."""
     bindir = _pg_bin()
     cluster = workdir / "pg"
     cluster.mkdir()
@@ -240,21 +250,34 @@ def postgresql_databases(workdir: Path) -> Iterator[tuple[FreshDatabase, str]]:
     subprocess.run([*pg_ctl, "-l", str(cluster / "server.log"), "-o", options, "-w", "start"], check=True,
                    stdout=subprocess.DEVNULL)
     try:
-        base = f"postgresql://{PG_SUPERUSER}@127.0.0.1:{port}"
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-            admin.execute("CREATE DATABASE bench_template")
-            found = admin.execute("SHOW server_version").fetchone()
-            version = str(found[0]).split()[0] if found else "?"  # "15.18 (Debian …)" → "15.18"
+        yield f"postgresql://{PG_SUPERUSER}@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], check=False, stdout=subprocess.DEVNULL)
+
+
+@contextmanager
+def _databases_on_server(base: str, workdir: Path) -> Iterator[tuple[FreshDatabase, str]]:
+    """Migrates once into a template database; every fresh database is CREATE DATABASE … TEMPLATE, dropped after.
+    Names carry the process id, so two runs against one server do not collide."""
+    import psycopg
+
+    prefix = f"huifang_bench_{os.getpid()}"
+    template = f"{prefix}_template"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {template}")
+        found = admin.execute("SHOW server_version").fetchone()
+        version = str(found[0]).split()[0] if found else "?"  # "15.18 (Debian …)" → "15.18"
+    try:
         var_dir = workdir / "pg-var"  # settings' var dir, kept out of the project's ./var
         var_dir.mkdir()
-        _migrate({**_base_env(var_dir), "DATABASE_URL": f"{base}/bench_template"})
+        _migrate({**_base_env(var_dir), "DATABASE_URL": f"{base}/{template}"})
         serial = iter(range(1_000_000))
 
         @contextmanager
         def fresh() -> Iterator[dict[str, str]]:
-            name = f"bench_{next(serial)}"
+            name = f"{prefix}_{next(serial)}"
             with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-                admin.execute(f"CREATE DATABASE {name} TEMPLATE bench_template")
+                admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
             try:
                 yield {**_base_env(var_dir), "DATABASE_URL": f"{base}/{name}"}
             finally:
@@ -263,7 +286,8 @@ def postgresql_databases(workdir: Path) -> Iterator[tuple[FreshDatabase, str]]:
 
         yield fresh, f"PostgreSQL {version}"
     finally:
-        subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], check=False, stdout=subprocess.DEVNULL)
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
 
 
 # --- orchestration and report ----------------------------------------------------------------------------------
