@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 
-
 def _huifang() -> str:
     return str(Path(sys.executable).with_name("huifang"))
 
