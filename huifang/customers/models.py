@@ -19,6 +19,7 @@ from huifang.customers.choices import (
     RiskRating,
     Tier,
 )
+from huifang.customers.rules import phone_last4
 from huifang.lib.masking import mask_email, mask_phone
 from huifang.org.models import Branch
 from huifang.org.scoping import BranchScopedQuerySet
@@ -98,6 +99,8 @@ class ContactPoint(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=ContactKind.choices)
     number = models.CharField(_("number"), max_length=30)
+    # Derived from number on save (rules.phone_last4): the search "by the last four digits of a phone".
+    last4 = models.CharField(_("last four digits"), max_length=4, blank=True, editable=False)
     validity = models.CharField(
         _("validity"), max_length=20, choices=ContactValidity.choices, default=ContactValidity.UNKNOWN
     )
@@ -122,11 +125,17 @@ class ContactPoint(models.Model):
         indexes = [
             # who owns this number: caller identification and duplicate-number checks
             models.Index(fields=["number"], name="contactpoint_number_idx"),
+            # customer search by the last four digits of a phone (queries.search_customers)
+            models.Index(fields=["last4"], name="contactpoint_last4_idx"),
         ]
 
     def __str__(self) -> str:
         # Masked: this string lands in audit entries and admin pages.
         return f"{self.customer_id} {self.get_kind_display()} {self.masked_number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.last4 = phone_last4(self.number)
+        super().save(*args, **kwargs)
 
     @property
     def masked_number(self) -> str:

@@ -35,3 +35,15 @@ def digits_prefix_upper_bound(prefix: str) -> str | None:
     if not digits:
         return None
     return digits[:-1] + str(int(digits[-1]) + 1)
+
+
+def phone_last4(number: str) -> str:
+    """The last four digits of a stored number, as a customer says them on the phone: for a landline
+    (`021-62345678-8001`) those of the number itself, not of the extension."""
+    parts = number.split("-")
+    main = parts[1] if len(parts) >= 2 else parts[0]
+    return "".join(ch for ch in main if ch.isdigit())[-4:]
+
+
+def looks_like_last4(text: str) -> bool:
+    return len(text) == 4 and text.isascii() and text.isdigit()

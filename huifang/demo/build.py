@@ -28,7 +28,7 @@ DEFAULT_CUSTOMERS = 10_000
 
 CUSTOMER_COLUMNS = ["id", "customer_no", "name", "branch_id", "manager_id", "tier", "open_date", "status",
                     "risk_rating", "assets", "email", "tags", "attributes", "created_at", "updated_at"]
-PHONE_COLUMNS = ["customer_id", "kind", "number", "validity", "source", "is_primary", "created_at",
+PHONE_COLUMNS = ["customer_id", "kind", "number", "last4", "validity", "source", "is_primary", "created_at",
                  "updated_at"]
 EVENT_COLUMNS = ["customer_id", "type", "occurred_at", "data", "source", "external_id", "created_at"]
 

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from huifang.customers.choices import ContactKind, ContactValidity, CustomerStatus, EventType, RiskRating, Tier
+from huifang.customers.rules import phone_last4
 from huifang.demo.names import person_name, surnames
 from huifang.demo.org import BranchSpec
 
@@ -192,7 +193,7 @@ class CustomerGenerator:
             roll = rng.random()
             validity = (ContactValidity.INVALID if roll < 0.02 else ContactValidity.CHANGED if roll < 0.03
                         else ContactValidity.VALID if roll < 0.6 else ContactValidity.UNKNOWN)
-            chunk.phones.append((customer_id, kind, number, validity, "counter", position == 0,
+            chunk.phones.append((customer_id, kind, number, phone_last4(number), validity, "counter", position == 0,
                                  self.now_text, self.now_text))
 
     def _events(self, rng: FastRandom, chunk: Chunk, customer_id: int, customer_no: str, status: str,
