@@ -1,8 +1,18 @@
-"""The REST API: one NinjaAPI at /api/v1/, each app adding its router. OpenAPI at /api/v1/openapi.json."""
+"""The REST API: one NinjaAPI at /api/v1/, each app adding its router. OpenAPI at /api/v1/openapi.json.
 
-from django.http import HttpRequest, HttpResponse
+Callers are users logged in with a session, or API clients with a bearer token (org/auth.py). The bearer is
+tried first: it ignores requests without an Authorization header, and a session's CSRF check must not refuse
+an API client's POST before its token is read. API clients reach only the routers that grant them a scope.
+
+Every error answers `{"code": ..., "message": ...}`; `detail` repeats the message (the shape before codes) and
+is kept until the clients written against it have moved."""
+
+from http import HTTPStatus
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 from ninja.security import SessionAuth
 
@@ -11,6 +21,8 @@ from huifang.calendars.api import router as calendar_router
 from huifang.customers.api import router as customers_router
 from huifang.customers.imports.api import events_router
 from huifang.org.api import router as org_router
+from huifang.org.auth import ApiClientBearer
+from huifang.org.choices import ApiScope
 from huifang.org.queries import NotFound
 
 
@@ -24,24 +36,59 @@ api = NinjaAPI(
     renderer=ChineseJSONRenderer(),
     title="huifang API",
     version="1",
-    description="回访平台 REST API. Every object of another branch answers 404.",
+    description="回访平台 REST API. Every object of another branch answers 404. "
+    "Errors answer {\"code\", \"message\"}.",
     urls_namespace="api",
-    auth=SessionAuth(),
+    # API clients are shut out of routers that do not grant them a scope (no scope given here)
+    auth=[ApiClientBearer(), SessionAuth()],
 )
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "detail": message, **extra},
+                               status=status)
+
+
+def _code_of(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
 
 
 @api.exception_handler(NotFound)
 def not_found(request: HttpRequest, exc: NotFound) -> HttpResponse:
-    return api.create_response(request, {"detail": str(exc)}, status=404)
+    return _error(request, 404, "not_found", str(exc))
+
+
+@api.exception_handler(Http404)
+def no_such_page(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "不存在")
 
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(request, {"detail": "未登录或会话已过期"}, status=401)
+    return _error(request, 401, "not_authenticated", "未登录或会话已过期")
 
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """Errors raised by the endpoints (400, 403, 422, ...); org.auth.ApiError carries its own code."""
+    return _error(request, exc.status_code, getattr(exc, "code", None) or _code_of(exc.status_code), str(exc))
+
+
+@api.exception_handler(ValidationError)
+def invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    body = {"code": "invalid_input", "message": "请求参数不正确", "detail": exc.errors}
+    return api.create_response(request, body, status=422)
+
+
+customers_auth = [ApiClientBearer(read_scope=ApiScope.CUSTOMERS_READ, write_scope=ApiScope.CUSTOMERS_WRITE),
+                  SessionAuth()]
+events_auth = [ApiClientBearer(write_scope=ApiScope.EVENTS_WRITE), SessionAuth()]
 
 api.add_router("/org", org_router)
-api.add_router("/customers", customers_router)
-api.add_router("/events", events_router)
+api.add_router("/customers", customers_router, auth=customers_auth)
+api.add_router("/events", events_router, auth=events_auth)
 api.add_router("/audit", audit_router)
 api.add_router("/calendar", calendar_router)

@@ -11,4 +11,6 @@ ACTION_LABELS = {
     "reveal": _("Revealed a masked value"),
     "export": _("Exported"),
     "import": _("Imported"),
+    "rotate_token": _("Replaced the token"),
+    "deactivate": _("Deactivated"),
 }

@@ -3,6 +3,7 @@ calls `record_action`; nothing else writes AuditEntry."""
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import models
 
 from huifang.audit.context import current_request
@@ -21,7 +22,8 @@ def record_action(
     summary: str = "",
     changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry. `actor` is a user or None (a job). The request's IP and client are taken from the
+    """Append one entry. `actor` is a user, an API client's principal (org/auth.py: anything authenticated with
+    `get_username()`; recorded by name only) or None (a job). The request's IP and client are taken from the
     request context. Runs inside the caller's transaction, so a rolled-back change leaves no entry."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -31,10 +33,12 @@ def record_action(
             branch = getattr(obj, "branch", None)
             branch_code = getattr(branch, "code", "") or ""
     context = current_request.get()
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    is_authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    # An API client acts under its own name ("api:<name>") but is not a user: the user link stays empty.
+    is_user = is_authenticated and isinstance(actor, get_user_model())
     return AuditEntry.objects.create(
         actor=actor if is_user else None,
-        actor_name=actor.get_username() if is_user else "system",
+        actor_name=actor.get_username() if is_authenticated else "system",
         action=action,
         object_type=object_type,
         object_id=object_id,

@@ -7,10 +7,13 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from huifang.audit.services import record_action
-from huifang.org.models import Branch, Department, Team, User
+from huifang.org.models import ApiClient, Branch, Department, Team, User
+from huifang.org.queries import may_manage_api_clients
 from huifang.org.scoping import branch_q, sees_all_branches
+from huifang.org.services import deactivate_api_client
 
 
 class BranchScopedAdmin(admin.ModelAdmin):
@@ -91,3 +94,39 @@ class UserAdmin(BranchScopedAdmin, DjangoUserAdmin):
         (_("Person"), {"fields": ("name", "agent_no", "extension", "branch", "team", "groups")}),
     )
     readonly_fields = ["last_login", "date_joined"]
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    """Look at API clients and deactivate them. They are created (token shown once) and given new tokens on the
+    API clients page or with `huifang create-api-client`, never here: this page never sees a clear token."""
+
+    list_display = ["name", "token_prefix", "all_branches", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active", "all_branches"]
+    search_fields = ["name", "token_prefix"]
+    readonly_fields = ["name", "branches", "all_branches", "scopes", "token_prefix", "is_active", "created_by",
+                       "created_at", "last_used_at"]
+    exclude = ["token_hash"]
+    actions = ["deactivate"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may_manage_api_clients(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may_manage_api_clients(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # the change page is read-only; "change" only opens the deactivate action
+        return may_manage_api_clients(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Deactivate the selected API clients"))
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        count = sum(deactivate_api_client(client=client, actor=request.user) for client in queryset)
+        self.message_user(request, ngettext("%(count)d API client deactivated.",
+                                            "%(count)d API clients deactivated.", count) % {"count": count})

@@ -15,3 +15,11 @@ class Role(models.TextChoices):
     RISK_OFFICER = "risk_officer", _("Risk / compliance officer")
     DEPARTMENT_HANDLER = "department_handler", _("Department handler")
     AUDITOR = "auditor", _("Auditor")
+
+
+class ApiScope(models.TextChoices):
+    """What an API client may do; a client holds a list of these codes."""
+
+    CUSTOMERS_READ = "customers:read", _("Read customers")
+    CUSTOMERS_WRITE = "customers:write", _("Create and update customers")
+    EVENTS_WRITE = "events:write", _("Record customer events")

@@ -1,3 +1,4 @@
+import hashlib
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -122,3 +123,41 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_codes.intersection(roles))
+
+
+#: how an API token starts, so that a leaked one is recognisable in logs and by secret scanners
+API_TOKEN_PREFIX = "hf_"
+#: how many leading characters of a token are kept in clear, to tell clients apart in lists
+API_TOKEN_SHOWN_CHARS = 8
+
+
+def hash_api_token(token: str) -> str:
+    """The SHA-256 hex digest stored for a token. Tokens carry 256 random bits, so no salt or slow hash."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiClient(models.Model):
+    """A CRM or counter system calling the REST API with a bearer token, limited to some branches (or all)
+    and to some scopes (choices.ApiScope). Only the token's hash is stored; the clear token is shown once."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    branches = models.ManyToManyField(Branch, verbose_name=_("branches"), blank=True, related_name="api_clients")
+    all_branches = models.BooleanField(_("all branches"), default=False)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    token_prefix = models.CharField(_("token prefix"), max_length=API_TOKEN_SHOWN_CHARS)
+    # unique: the bearer authentication looks a client up by the hash of the token it presents
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -20,6 +20,7 @@ from huifang.audit.models import AuditEntry
 from huifang.customers.models import ContactPoint, Customer
 from huifang.org.choices import Role
 from huifang.org.models import Branch, Department, Team, User
+from huifang.org.services import create_api_client
 
 
 @dataclass
@@ -87,6 +88,10 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "audit:search": "HQ and auditors only (permission test in audit/tests)",
     "/api/v1/audit/entries": "HQ and auditors only (permission test in audit/tests)",
     "/api/v1/org/me": "the own user",
+    "org:api_clients": "HQ administrators only (permission tests in org/tests/test_api_client_pages.py)",
+    "org:api_client_create": "HQ administrators only (permission tests in org/tests/test_api_client_pages.py)",
+    "org:api_client_rotate": "HQ administrators only (permission tests in org/tests/test_api_client_pages.py)",
+    "org:api_client_deactivate": "HQ administrators only (permission tests in org/tests/test_api_client_pages.py)",
     "/api/v1/openapi.json": "the API's description",
     "/api/v1/docs": "the API's description",
     "calendars:index": "the national calendar is the same for every branch",
@@ -187,3 +192,25 @@ def test_branch_staff_in_the_admin_site_see_only_their_branch(world: World, make
     response = client.get(f"/manage/org/user/{world.person_a.pk}/change/")
     assert response.status_code == 302  # the admin's "does not exist" answer
     assert client.get(f"/manage/org/team/{world.team_a.pk}/change/").status_code == 302
+
+
+def _api_client_of_branch_b(world: World) -> Client:
+    """An API client limited to branch B, with every scope."""
+    _, token = create_api_client(name="crm-b", branches=[world.branch_b])
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.mark.parametrize("route", sorted(r for r in {*OBJECT_ROUTES, *POST_ROUTES} if r.startswith("/api/")))
+def test_an_api_client_of_another_branch_reaches_no_object_of_branch_a(world: World, route: str) -> None:
+    params = (OBJECT_ROUTES.get(route) or POST_ROUTES[route])(world)
+    api = _api_client_of_branch_b(world)
+    response = api.post(_url(route, params)) if route in POST_ROUTES else api.get(_url(route, params))
+    assert response.status_code in (403, 404), route  # 403: the route grants API clients no scope
+    assert not AuditEntry.objects.filter(action="reveal").exists()
+
+
+@pytest.mark.parametrize("route", sorted(r for r in LIST_ROUTES if r.startswith("/api/")))
+def test_an_api_client_of_another_branch_lists_nothing_of_branch_a(world: World, route: str) -> None:
+    response = _api_client_of_branch_b(world).get(route)
+    assert response.status_code in (200, 403), route
+    assert LIST_ROUTES[route] not in response.content.decode(), route

@@ -21,7 +21,8 @@ def test_openapi_document_is_served_and_lists_the_endpoints(client: Client, agen
 def test_api_without_a_session_answers_401_in_chinese(client: Client) -> None:
     response = client.get("/api/v1/org/me")
     assert response.status_code == 401
-    assert response.json() == {"detail": "未登录或会话已过期"}
+    assert response.json() == {"code": "not_authenticated", "message": "未登录或会话已过期",
+                               "detail": "未登录或会话已过期"}
 
 
 def test_api_me_answers_the_logged_in_user(client: Client, agent_a: User) -> None:
