@@ -11,6 +11,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HUIFANG_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "huifang-demo-only-change-me-in-production-0123456789abcdef")
+# Encrypts ID numbers at rest and keys their lookup hashes (lib/fieldcrypt.py). Changing it makes the stored ID
+# numbers unreadable: set it once per deployment and keep it with the database backups' keys.
+HUIFANG_FIELD_KEY = env_str("HUIFANG_FIELD_KEY", "") or SECRET_KEY
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

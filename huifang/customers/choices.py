@@ -31,6 +31,19 @@ class RiskRating(models.TextChoices):
     C5 = "C5", _("C5 aggressive")
 
 
+class IdType(models.TextChoices):
+    """Identity document (证件类型)."""
+
+    ID_CARD = "id_card", _("Resident ID card")
+    PASSPORT = "passport", _("Passport")
+    MILITARY = "military", _("Military officer ID")
+    HK_MACAO = "hk_macao", _("Mainland travel permit for Hong Kong and Macao residents")
+    TAIWAN = "taiwan", _("Mainland travel permit for Taiwan residents")
+    FOREIGN_RESIDENT = "foreign_resident", _("Foreigner's permanent residence card")
+    BUSINESS_LICENSE = "business_license", _("Business licence")
+    OTHER = "other", _("Other")
+
+
 class ContactKind(models.TextChoices):
     MOBILE = "mobile", _("Mobile")
     LANDLINE = "landline", _("Landline")

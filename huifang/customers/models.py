@@ -16,6 +16,7 @@ from huifang.customers.choices import (
     ContactValidity,
     CustomerStatus,
     EventType,
+    IdType,
     RiskRating,
     Tier,
 )
@@ -57,6 +58,13 @@ class Customer(models.Model):
     risk_rating = models.CharField(_("risk rating"), max_length=2, choices=RiskRating.choices, blank=True)
     assets = models.DecimalField(_("assets"), max_digits=18, decimal_places=2, default=0)
     email = models.EmailField(_("e-mail"), blank=True)
+    id_type = models.CharField(_("ID type"), max_length=20, choices=IdType.choices, blank=True)
+    # The ID number never in clear: encrypted (lib.fieldcrypt, "v1:..."), masked for display, and a keyed hash
+    # of the normalised number for exact lookup. Written only by the import services, revealed only audited.
+    id_no_encrypted = models.TextField(_("ID number (encrypted)"), blank=True, editable=False)
+    id_no_masked = models.CharField(_("ID number"), max_length=40, blank=True, editable=False)
+    id_no_hash = models.CharField(_("ID number lookup hash"), max_length=64, blank=True, editable=False)
+    products = models.JSONField(_("products held"), default=list, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -79,6 +87,8 @@ class Customer(models.Model):
                          opclasses=["int8_ops", "varchar_pattern_ops"]),
             # rules over new accounts: customers of a branch opened in a date range
             models.Index(fields=["branch", "open_date"], name="customer_branch_opened_idx"),
+            # exact lookup by ID number (queries.customers_with_id_no): only rows that have one
+            models.Index(fields=["id_no_hash"], name="customer_id_hash_idx", condition=~Q(id_no_hash="")),
         ]
 
     def __str__(self) -> str:
