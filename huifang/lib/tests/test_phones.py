@@ -91,3 +91,27 @@ def test_clean_turns_full_width_and_country_prefix_into_national_digits() -> Non
 def test_phone_kind_of_stored_numbers() -> None:
     assert phone_kind("13812345678") == "mobile"
     assert phone_kind("021-62345678") == "landline"
+
+
+def test_the_fast_mobile_check_agrees_with_the_full_parse() -> None:
+    import random
+
+    from huifang.lib.phones import parse_mobile_fast
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        number = "1" + "".join(rng.choice("0123456789") for _ in range(10))
+        fast = parse_mobile_fast(number)
+        try:
+            full: str | None = parse_phone(number).number if parse_phone(number).kind == "mobile" else None
+        except InvalidPhoneNumber:
+            full = None
+        assert fast == full, number
+
+
+def test_the_fast_mobile_check_leaves_written_forms_to_the_full_parse() -> None:
+    from huifang.lib.phones import parse_mobile_fast
+
+    assert parse_mobile_fast("138 1234 5678") is None
+    assert parse_mobile_fast("+8613812345678") is None
+    assert parse_mobile_fast("１３８１２３４５６７８") is None
