@@ -1,7 +1,9 @@
 """Stable codes of the customer domain (DOMAIN.md "Stable codes"): labels translate, codes never change."""
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Tier(models.TextChoices):
@@ -53,7 +55,8 @@ class ContactValidity(models.TextChoices):
     UNKNOWN = "unknown", _("Not checked")
     VALID = "valid", _("Valid")
     INVALID = "invalid", _("Invalid")
-    CHANGED = "changed", _("Changed")
+    # A context of its own: the audit log's "Changed" (修改, huifang/locale) would win over this catalog's.
+    CHANGED = "changed", pgettext_lazy("phone validity", "Changed")
 
 
 class EventType(models.TextChoices):
@@ -74,3 +77,44 @@ class EventType(models.TextChoices):
     PRIVATE_FUND_SIGNED = "private_fund_signed", _("Private fund signed")
     COMPLAINT_CLOSED = "complaint_closed", _("Complaint closed")
     BIRTHDAY = "birthday", _("Birthday")
+
+
+#: Labels of the keys that event data (CustomerEvent.data) carries, in the order the customer view lists them;
+#: a key not named here is shown as it is, after these. In a context of their own: the same English words are
+#: translated otherwise in other catalogs, and huifang/locale (LOCALE_PATHS) wins over an app's catalog.
+EVENT_DATA_LABELS: dict[str, Promise] = {
+    "amount": pgettext_lazy("event data", "Amount"),
+    "product": pgettext_lazy("event data", "Product"),
+    "product_code": pgettext_lazy("event data", "Product code"),
+    "product_name": pgettext_lazy("event data", "Product name"),
+    "product_type": pgettext_lazy("event data", "Product type"),
+    "product_risk": pgettext_lazy("event data", "Product risk level"),
+    "customer_risk": pgettext_lazy("event data", "Customer risk rating"),
+    "bank": pgettext_lazy("event data", "Bank"),
+    "channel": pgettext_lazy("event data", "Channel"),
+    "ip": pgettext_lazy("event data", "IP address"),
+    "old_manager": pgettext_lazy("event data", "Previous client manager"),
+    "new_manager": pgettext_lazy("event data", "New client manager"),
+    "from_agent_no": pgettext_lazy("event data", "Previous client manager (agent number)"),
+    "to_agent_no": pgettext_lazy("event data", "New client manager (agent number)"),
+    "fields": pgettext_lazy("event data", "Changed items"),
+    "field": pgettext_lazy("event data", "Changed field"),
+    "label": pgettext_lazy("event data", "Field name"),
+    "old_status": pgettext_lazy("event data", "Previous status"),
+    "new_status": pgettext_lazy("event data", "New status"),
+    "permission": pgettext_lazy("event data", "Trading permission"),
+    "security": pgettext_lazy("event data", "Security"),
+    "kind": pgettext_lazy("event data", "Kind"),
+    "contract": pgettext_lazy("event data", "Contract"),
+    "expires_on": pgettext_lazy("event data", "Expires on"),
+    "points": pgettext_lazy("event data", "Points"),
+    "category": pgettext_lazy("event data", "Category"),
+    "satisfied": pgettext_lazy("event data", "Satisfied"),
+    "level": pgettext_lazy("event data", "Level"),
+    "reason": pgettext_lazy("event data", "Reason"),
+    "to_firm": pgettext_lazy("event data", "Moved to"),
+    "birthday": pgettext_lazy("event data", "Birthday"),
+}
+
+#: Event data keys whose value is a customer status code (CustomerStatus), shown by its label.
+EVENT_DATA_STATUS_KEYS = frozenset({"old_status", "new_status"})

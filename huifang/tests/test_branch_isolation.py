@@ -18,6 +18,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from config.api import api
 from huifang.audit.models import AuditEntry
 from huifang.customers.models import ContactPoint, Customer
+from huifang.lib.fieldcrypt import field_cipher
+from huifang.lib.masking import mask_id_number
 from huifang.org.choices import Role
 from huifang.org.models import Branch, Department, Team, User
 from huifang.org.services import create_api_client
@@ -36,6 +38,9 @@ class World:
     phone_a: ContactPoint
 
 
+ID_NO_A = "31011519900307123X"
+
+
 @pytest.fixture
 def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, make_user: Callable[..., User]) -> World:
     team_a = Team.objects.create(branch=branch_a, name="浦东二组")
@@ -43,7 +48,10 @@ def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, m
     person_a = make_user(branch_a, Role.AGENT, username="person_a", name="浦东张三", team=team_a)
     user_b = make_user(branch_b, Role.BRANCH_OPERATOR, username="operator_b")
     customer_a = Customer.objects.create(customer_no="0031019990001", name="浦东李四", branch=branch_a,
-                                         open_date=date(2025, 1, 6))
+                                         open_date=date(2025, 1, 6), id_type="id_card",
+                                         id_no_encrypted=field_cipher().encrypt(ID_NO_A),
+                                         id_no_masked=mask_id_number(ID_NO_A),
+                                         id_no_hash=field_cipher().lookup_hash(ID_NO_A))
     phone_a = ContactPoint.objects.create(customer=customer_a, kind="mobile", number="13900001111")
     return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a, customer_a, phone_a)
 
@@ -65,6 +73,7 @@ POST_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "customers:reveal_phone": lambda w: {"customer_no": w.customer_a.customer_no, "phone_id": w.phone_a.pk},
     "/api/v1/customers/{customer_no}/phones/{phone_id}/reveal": lambda w: {
         "customer_no": w.customer_a.customer_no, "phone_id": w.phone_a.pk},
+    "customers:reveal_id": lambda w: {"customer_no": w.customer_a.customer_no},
 }
 
 # list route -> text that appears only with branch A's data
