@@ -1,5 +1,5 @@
-"""Customer endpoints: branch-scoped reads by customer number; phones masked everywhere except the audited
-reveal. Another branch's customer answers 404, a malformed customer number 400."""
+"""Customer endpoints: branch-scoped reads by customer number; phones and ID numbers masked everywhere except
+the audited reveals. Another branch's customer answers 404, a malformed customer number 400."""
 
 from typing import Any
 
@@ -20,9 +20,11 @@ from huifang.customers.schemas import (
     CustomerDetailOut,
     CustomerPage,
     ErrorOut,
+    RevealedIdOut,
     RevealedPhoneOut,
 )
-from huifang.customers.services import reveal_contact_number
+from huifang.customers.services import NoIdNumber, reveal_contact_number, reveal_id_number
+from huifang.org.auth import ApiError
 
 router = Router(tags=["customers"])
 
@@ -79,6 +81,9 @@ def list_customers(
 def get_customer(request: HttpRequest, customer_no: str) -> dict[str, Any]:
     customer = _access(request, customer_no)
     body = _customer_out(customer, customer_phones(customer))
+    body["id_type"] = customer.id_type
+    body["id_no_masked"] = customer.id_no_masked
+    body["products"] = customer.products if isinstance(customer.products, list) else []
     body["attributes"] = customer.attributes if isinstance(customer.attributes, dict) else {}
     body["events"] = recent_events(customer)
     return body
@@ -94,3 +99,18 @@ def reveal_phone(request: HttpRequest, customer_no: str, phone_id: int) -> dict[
     phone = access_contact_point(request.user, customer, phone_id)
     number = reveal_contact_number(actor=request.user, contact_point=phone)
     return {"id": phone.pk, "kind": phone.kind, "number": number}
+
+
+# Every POST here names a sub-resource of the customer: a bare POST /{customer_no} would catch POST /batch.
+@router.post(
+    "/{customer_no}/id-number/reveal",
+    response={200: RevealedIdOut, 400: ErrorOut, 404: ErrorOut},
+    summary="The clear ID number of a customer (audited)",
+)
+def reveal_id(request: HttpRequest, customer_no: str) -> dict[str, Any]:
+    customer = _access(request, customer_no)
+    try:
+        id_no = reveal_id_number(actor=request.user, customer=customer)
+    except NoIdNumber as error:
+        raise ApiError(400, "no_id_number", str(error)) from None
+    return {"customer_no": customer.customer_no, "id_type": customer.id_type, "id_no": id_no}

@@ -48,6 +48,11 @@ class EventOut(Schema):
 
 
 class CustomerDetailOut(CustomerOut):
+    #: a code of customers.choices.IdType, or "" when none is on record
+    id_type: str
+    #: always masked (310***********123X); the clear number only comes from the reveal endpoint
+    id_no_masked: str
+    products: list[Any]
     attributes: dict[str, Any]
     events: list[EventOut]
 
@@ -58,5 +63,15 @@ class RevealedPhoneOut(Schema):
     number: str
 
 
+class RevealedIdOut(Schema):
+    customer_no: str
+    id_type: str
+    id_no: str
+
+
 class ErrorOut(Schema):
+    """config/api.py answers every error so: a stable code, the message, and `detail` repeating the message."""
+
+    code: str
+    message: str
     detail: str

@@ -74,6 +74,7 @@ POST_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "/api/v1/customers/{customer_no}/phones/{phone_id}/reveal": lambda w: {
         "customer_no": w.customer_a.customer_no, "phone_id": w.phone_a.pk},
     "customers:reveal_id": lambda w: {"customer_no": w.customer_a.customer_no},
+    "/api/v1/customers/{customer_no}/id-number/reveal": lambda w: {"customer_no": w.customer_a.customer_no},
 }
 
 # list route -> text that appears only with branch A's data
