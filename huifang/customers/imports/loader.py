@@ -7,7 +7,8 @@ read; `merge_*` runs inside the caller's transaction, so the file lands whole or
 identified by its `line`: the file's line number, or the item's index in an API batch."""
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,28 @@ REJECTS = "import_stage_rejects"
 
 # Any constant: PostgreSQL serialises concurrent imports on it (SQLite has one writer anyway).
 ADVISORY_LOCK = 7_231_001
+
+
+#: SQLite page cache while merging, in KiB: the secondary indexes (names, ID hashes) fill in random order, and
+#: with the default 2 MiB cache every insert would write out and read back index pages
+MERGE_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def sqlite_load_cache() -> Iterator[None]:
+    """Around a large merge on SQLite: a bigger page cache for this connection, restored afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{MERGE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {previous}")
 
 
 def _pg() -> bool:

@@ -205,7 +205,7 @@ def import_file(
     loader.create_staging(kind)
     try:
         result.read = _stage(kind, validate, _file_items(table, columns), progress)
-        with transaction.atomic():
+        with loader.sqlite_load_cache(), transaction.atomic():
             counts = _merge(kind, source=source, allowed_branch_ids=allowed_branch_ids)
             result.created, result.updated, result.unchanged = counts.created, counts.updated, counts.unchanged
             result.rejected = loader.rejected_lines()
