@@ -19,7 +19,7 @@ from ninja.security import SessionAuth
 from huifang.audit.api import router as audit_router
 from huifang.calendars.api import router as calendar_router
 from huifang.customers.api import router as customers_router
-from huifang.customers.imports.api import events_router
+from huifang.customers.imports.api import customers_batch_router, events_router
 from huifang.org.api import router as org_router
 from huifang.org.auth import ApiClientBearer
 from huifang.org.choices import ApiScope
@@ -88,6 +88,8 @@ customers_auth = [ApiClientBearer(read_scope=ApiScope.CUSTOMERS_READ, write_scop
 events_auth = [ApiClientBearer(write_scope=ApiScope.EVENTS_WRITE), SessionAuth()]
 
 api.add_router("/org", org_router)
+# The batch route first: "/customers/batch" must not be taken for a customer number.
+api.add_router("/customers", customers_batch_router, auth=customers_auth)
 api.add_router("/customers", customers_router, auth=customers_auth)
 api.add_router("/events", events_router, auth=events_auth)
 api.add_router("/audit", audit_router)

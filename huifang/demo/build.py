@@ -27,7 +27,8 @@ DEFAULT_SEED = 20260101
 DEFAULT_CUSTOMERS = 10_000
 
 CUSTOMER_COLUMNS = ["id", "customer_no", "name", "branch_id", "manager_id", "tier", "open_date", "status",
-                    "risk_rating", "assets", "email", "tags", "attributes", "created_at", "updated_at"]
+                    "risk_rating", "assets", "email", "tags", "attributes", "id_type", "id_no_encrypted",
+                    "id_no_masked", "id_no_hash", "products", "created_at", "updated_at"]
 PHONE_COLUMNS = ["customer_id", "kind", "number", "last4", "validity", "source", "is_primary", "created_at",
                  "updated_at"]
 EVENT_COLUMNS = ["customer_id", "type", "occurred_at", "data", "source", "external_id", "created_at"]

@@ -20,6 +20,8 @@ from huifang.customers.choices import ContactKind, ContactValidity, CustomerStat
 from huifang.customers.rules import phone_last4
 from huifang.demo.names import person_name, surnames
 from huifang.demo.org import BranchSpec
+from huifang.lib.fieldcrypt import field_cipher
+from huifang.lib.masking import mask_id_number
 
 CHUNK_SIZE = 20_000
 SOURCE = "demo"
@@ -68,6 +70,16 @@ RIGHTS = [("600000", "浦发银行", "配股"), ("601398", "工商银行", "送�
 
 # JSON as Django's JSONField would store it, without json.dumps' per-call setup (a million calls).
 _json = json.JSONEncoder(ensure_ascii=False).encode
+#: the region part of the demo customers' ID numbers, by branch code (the branch's own district)
+ID_REGIONS = {"3101": "310115", "1101": "110105", "4403": "440304", "4401": "440106", "3301": "330106"}
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def demo_id_number(region: str, birth: dt.date, sequence: int, is_male: bool) -> str:
+    """A well-formed resident ID number (the check digit right; the sequence's parity gives the sex)."""
+    sequence = sequence - sequence % 2 + (1 if is_male else 0)
+    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
 
 
 class FastRandom(random.Random):
@@ -123,6 +135,7 @@ class CustomerGenerator:
         self._day0 = int(dt.datetime.combine(self.as_of, dt.time(), SHANGHAI).timestamp())
         if not self.now_text:
             self.now_text = self._utc(int(time.time()))
+        self._cipher = field_cipher()
 
     def _utc(self, epoch: int) -> str:
         return self.stamp(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)))
@@ -164,10 +177,12 @@ class CustomerGenerator:
             birth = dt.date(rng.between(1950, 2003), rng.between(1, 12), rng.between(1, 28))
             attributes = {"gender": "男" if is_male else "女", "birthday": birth.isoformat(),
                           "open_channel": rng.pick(OPEN_CHANNELS)}
+            id_no = demo_id_number(ID_REGIONS.get(spec.code, "310101"), birth, rng.between(0, 998), is_male)
             chunk.customers.append((
                 customer_id, customer_no, name, branch_id, manager[0] if manager else None, tier,
                 open_date.isoformat(), status, risks[offset], f"{assets:.2f}", email,
-                _json(tags), _json(attributes),
+                _json(tags), _json(attributes), "id_card", self._cipher.encrypt(id_no), mask_id_number(id_no),
+                self._cipher.lookup_hash(id_no), "[]",
                 self.now_text, self.now_text,
             ))
             self._phones(rng, chunk, customer_id, spec)

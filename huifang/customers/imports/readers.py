@@ -93,7 +93,7 @@ def _open_csv(path: Path) -> Table:
     delimiter = _sniff_delimiter(first)
     handle.seek(0)
     csv.field_size_limit(FIELD_LIMIT)
-    reader = csv.reader(handle, delimiter=delimiter)
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as error:

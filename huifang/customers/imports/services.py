@@ -93,9 +93,9 @@ def _customer_validator(allowed_branch_ids: set[int] | None,
     )
 
 
-def _event_validator(source: str) -> EventValidator:
+def _event_validator(source: str, *, require_external_id: bool = False) -> EventValidator:
     return EventValidator(event_types=set(EventType.values), source=source, now=timezone.now(),
-                          tz=ZoneInfo(settings.TIME_ZONE))
+                          tz=ZoneInfo(settings.TIME_ZONE), require_external_id=require_external_id)
 
 
 def _chunks(rows: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
@@ -294,7 +294,7 @@ def _upsert_batch(kind: Kind, records: Sequence[Mapping[str, Any]], *, source: s
     if len(records) > MAX_BATCH:
         raise ValueError(f"一次最多提交 {MAX_BATCH} 条，这里有 {len(records)} 条")
     validate = (_customer_validator(allowed_branch_ids, {}).validate if kind == "customers"
-                else _event_validator(source).validate)
+                else _event_validator(source, require_external_id=True).validate)
     known = {spec.name for spec in FIELDS[kind]} | {"phones", "attributes", "data"}
 
     def items() -> Iterator[tuple[int, Mapping[str, Any] | str]]:

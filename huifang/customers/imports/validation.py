@@ -439,7 +439,11 @@ DATA_FIELDS = ("amount", "product", "ip", "old_manager", "new_manager", "remark"
 
 
 class EventValidator:
-    def __init__(self, *, event_types: set[str], source: str, now: dt.datetime, tz: ZoneInfo) -> None:
+    def __init__(self, *, event_types: set[str], source: str, now: dt.datetime, tz: ZoneInfo,
+                 require_external_id: bool = False) -> None:
+        """`require_external_id`: API pushes must name their events; a file without ids gets ids derived from
+        each row's content."""
+        self.require_external_id = require_external_id
         self.event_types = event_types
         self.source = source
         self.now = now
@@ -470,6 +474,8 @@ class EventValidator:
         external_id = text_of(values.get("external_id"))
         if len(external_id) > 100:
             errors.append(("external_id", "外部编号超过100个字符"))
+        elif not external_id and self.require_external_id:
+            errors.append(("external_id", "外部编号为空：重复推送靠 (source, external_id) 识别"))
         if errors or event_type is None or occurred_at is None:
             return errors
         text = json_text(data)
