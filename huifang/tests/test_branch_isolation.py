@@ -103,6 +103,8 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "org:api_client_rotate": "HQ administrators only (permission tests in org/tests/test_api_client_pages.py)",
     "org:api_client_deactivate": "HQ administrators only (permission tests in org/tests/test_api_client_pages.py)",
     "/api/v1/openapi.json": "the API's description",
+    "/api/v1/customers/batch": "POST with a body: branch limits in customers/tests/test_import_api.py",
+    "/api/v1/events/batch": "POST with a body: branch limits in customers/tests/test_import_api.py",
     "/api/v1/docs": "the API's description",
     "calendars:index": "the national calendar is the same for every branch",
     "calendars:set_day": "the national calendar (administrators only)",
