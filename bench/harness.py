@@ -21,6 +21,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import demo_data  # a sibling module, found through the line above
+import import_customers
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def _demo_data(fresh: demo_data.FreshDatabase, customers: int) -> dict[str, Any]
 
 BENCHMARKS = [
     Benchmark("demo_data", {"small": 5_000, "full": 1_000_000}, _demo_data),
+    Benchmark("import_customers", {"small": 20_000, "full": 1_000_000}, import_customers.measure),
 ]
 
 

@@ -2,10 +2,6 @@
 table (SQLite: csv + executemany; PostgreSQL: COPY FROM STDIN) in the same run. Issue 3's goal: ratio <= 3 on
 both engines, with all validation on.
 
-Not yet registered in bench/harness.py: it runs `huifang import customers FILE --json`, which issue 3 adds.
-Register it there (`Benchmark("import_customers", {"small": 20_000, "full": 1_000_000}, import_customers.measure)`)
-when that command lands.
-
 The file is a counter export with Chinese headers, UTF-8 with BOM, generated deterministically: valid mobiles,
 18-digit ID numbers with correct check digits, open dates as YYYYMMDD, the demo's branch codes. Used through
 bench/harness.py (`huifang bench --only import_customers`)."""

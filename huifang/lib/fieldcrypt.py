@@ -1,7 +1,7 @@
 """Encryption at rest for personal data fields (ID numbers), and keyed hashes for exact lookup.
 
 `FieldCipher` holds two keys derived from one secret (settings.HUIFANG_FIELD_KEY): one for AES-256-GCM, one
-for HMAC-SHA256. A stored value is `v1:` + base64(nonce ‖ ciphertext ‖ tag); the random nonce means the same
+for keyed BLAKE2b (the lookup hash). A stored value is `v1:` + base64(nonce ‖ ciphertext ‖ tag); the random nonce means the same
 number encrypts differently each time, so equal numbers are found through `lookup_hash`, never by comparing
 ciphertexts. AES-GCM rather than Fernet: the same authenticated encryption at a fraction of the cost per value,
 which matters when an import encrypts a million ID numbers."""
@@ -9,7 +9,6 @@ which matters when an import encrypts a million ID numbers."""
 import base64
 import functools
 import hashlib
-import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -29,7 +28,7 @@ class FieldCipher:
             raise ValueError("the field key must not be empty")
         material = secret.encode()
         self._aead = AESGCM(hashlib.sha256(b"huifang-field-encryption:" + material).digest())
-        self._mac = hmac.new(hashlib.sha256(b"huifang-field-lookup:" + material).digest(), digestmod=hashlib.sha256)
+        self._mac_key = hashlib.sha256(b"huifang-field-lookup:" + material).digest()
 
     def encrypt(self, text: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
@@ -48,9 +47,8 @@ class FieldCipher:
     def lookup_hash(self, text: str) -> str:
         """A keyed hash of `text` (already normalised by the caller): equal values, equal hashes; without the
         key, no dictionary of ID numbers can be matched against it."""
-        mac = self._mac.copy()
-        mac.update(text.encode())
-        return mac.hexdigest()
+        # Keyed BLAKE2b is a MAC in one call (RFC 7693), a third of HMAC-SHA256's cost per value.
+        return hashlib.blake2b(text.encode(), key=self._mac_key, digest_size=32).hexdigest()
 
 
 @functools.cache

@@ -39,7 +39,7 @@ from huifang.org.models import Branch, User
 from huifang.org.scoping import own_branch_ids, sees_all_branches
 
 #: rows validated and staged at a time
-CHUNK_ROWS = 5_000
+CHUNK_ROWS = 20_000
 #: refusals kept in a result (all of them go to the rejects file)
 ERRORS_KEPT = 1_000
 #: the most items one API call may push
