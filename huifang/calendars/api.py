@@ -33,8 +33,11 @@ class WorkingDayOut(Schema):
     date: dt.date
 
 
-class ErrorOut(Schema):
+class CalendarErrorOut(Schema):
+    # Named apart from customers' ErrorOut: the OpenAPI document keys schemas by class name.
     # A message for an uncovered year or an unreadable argument; a list of field errors from validation.
+    code: str
+    message: str
     detail: str | list[dict[str, Any]]
 
 
@@ -52,7 +55,7 @@ def _date(text: str) -> dt.date:
     return _answer(lambda: parse_date(text))
 
 
-@router.get("/days/{date}", response={200: DayOut, 422: ErrorOut},
+@router.get("/days/{date}", response={200: DayOut, 422: CalendarErrorOut},
             summary="Is a date a working day, a trading day?")
 def get_day(request: HttpRequest, date: str) -> DayOut:
     day = _date(date)
@@ -66,21 +69,21 @@ def get_day(request: HttpRequest, date: str) -> DayOut:
     )
 
 
-@router.get("/next-trading-day", response={200: NextTradingDayOut, 422: ErrorOut},
+@router.get("/next-trading-day", response={200: NextTradingDayOut, 422: CalendarErrorOut},
             summary="The first trading day after a date")
 def get_next_trading_day(request: HttpRequest, date: str) -> NextTradingDayOut:
     day = _date(date)
     return NextTradingDayOut(date=day, next_trading_day=_answer(lambda: queries.next_trading_day(day)))
 
 
-@router.get("/add-working-days", response={200: WorkingDayOut, 422: ErrorOut},
+@router.get("/add-working-days", response={200: WorkingDayOut, 422: CalendarErrorOut},
             summary="Count working days from a date")
 def get_add_working_days(request: HttpRequest, date: str, n: int) -> WorkingDayOut:
     day = _date(date)
     return WorkingDayOut(date=_answer(lambda: queries.add_working_days(day, n)))
 
 
-@router.get("/nth-working-day", response={200: WorkingDayOut, 422: ErrorOut},
+@router.get("/nth-working-day", response={200: WorkingDayOut, 422: CalendarErrorOut},
             summary="The n-th working day of a month (YYYY-MM)")
 def get_nth_working_day(request: HttpRequest, month: str, n: int) -> WorkingDayOut:
     year, month_number = _answer(lambda: parse_month(month))
