@@ -241,19 +241,22 @@ def merge_customers(*, source: str, allowed_branch_ids: set[int] | None, now: dt
                     attributes = COALESCE(s.attributes, {customer}.attributes), updated_at = %s
                 FROM {CUSTOMERS} s WHERE s.existing_id = {customer}.id AND s.state = 'changed'""", [stamp])
         if counts.created:
-            empty_list, empty_object = ("'[]'::jsonb", "'{}'::jsonb") if _pg() else ("'[]'", "'{}'")
-            cursor.execute(
-                f"""INSERT INTO {customer} (customer_no, name, branch_id, manager_id, tier, open_date, status,
-                    risk_rating, assets, email, id_type, id_no_encrypted, id_no_masked, id_no_hash, products, tags,
-                    attributes, created_at, updated_at)
-                SELECT customer_no, name, branch_id, manager_id, COALESCE(tier, 'regular'), open_date,
-                    COALESCE(status, 'normal'), COALESCE(risk_rating, ''), COALESCE(assets, 0), COALESCE(email, ''),
-                    COALESCE(id_type, ''), COALESCE(id_no_encrypted, ''), COALESCE(id_no_masked, ''),
-                    COALESCE(id_no_hash, ''), COALESCE(products, {empty_list}), COALESCE(tags, {empty_list}),
-                    COALESCE(attributes, {empty_object}), %s, %s
-                FROM {CUSTOMERS} WHERE state = 'new' ORDER BY line""", [stamp, stamp])
-        if counts.created or counts.updated:
-            _merge_phones(cursor, source=source, stamp=stamp, customer=customer, phone=phone)
+            _number_new_customers(cursor, customer)
+        with _indexes_rebuilt_after(cursor, [customer, phone], adding=counts.created):
+            if counts.created:
+                empty_list, empty_object = ("'[]'::jsonb", "'{}'::jsonb") if _pg() else ("'[]'", "'{}'")
+                cursor.execute(
+                    f"""INSERT INTO {customer} (id, customer_no, name, branch_id, manager_id, tier, open_date,
+                        status, risk_rating, assets, email, id_type, id_no_encrypted, id_no_masked, id_no_hash,
+                        products, tags, attributes, created_at, updated_at)
+                    SELECT existing_id, customer_no, name, branch_id, manager_id, COALESCE(tier, 'regular'),
+                        open_date, COALESCE(status, 'normal'), COALESCE(risk_rating, ''), COALESCE(assets, 0),
+                        COALESCE(email, ''), COALESCE(id_type, ''), COALESCE(id_no_encrypted, ''),
+                        COALESCE(id_no_masked, ''), COALESCE(id_no_hash, ''), COALESCE(products, {empty_list}),
+                        COALESCE(tags, {empty_list}), COALESCE(attributes, {empty_object}), %s, %s
+                    FROM {CUSTOMERS} WHERE state = 'new' ORDER BY existing_id""", [stamp, stamp])
+            if counts.created or counts.updated:
+                _merge_phones(cursor, source=source, stamp=stamp, phone=phone)
     return counts
 
 
@@ -291,7 +294,67 @@ def _customer_change_events(cursor: Any, *, source: str, stamp: Any, customer: s
         {joined} AND ({any_field})""", [stamp, source, stamp])
 
 
-def _merge_phones(cursor: Any, *, source: str, stamp: Any, customer: str, phone: str) -> None:
+def _number_new_customers(cursor: Any, customer: str) -> None:
+    """Give the new customers their ids now (stored in existing_id), so that their phones are written without
+    looking each customer up again by number."""
+    if _pg():
+        cursor.execute(f"UPDATE {CUSTOMERS} SET existing_id = nextval(pg_get_serial_sequence(%s, 'id')) "
+                       "WHERE state = 'new'", [customer])
+        return
+    # SQLite: after the largest id ever given (sqlite_sequence: AUTOINCREMENT never reuses an id).
+    cursor.execute(f"SELECT MAX(n) FROM (SELECT MAX(id) AS n FROM {customer} UNION ALL "
+                   "SELECT seq FROM sqlite_sequence WHERE name = %s)", [customer])
+    base = int(cursor.fetchone()[0] or 0)
+    cursor.execute(
+        f"""UPDATE {CUSTOMERS} SET existing_id = %s + r.n FROM (
+            SELECT rowid AS staged, ROW_NUMBER() OVER (ORDER BY line) AS n FROM {CUSTOMERS} WHERE state = 'new') r
+        WHERE r.staged = {CUSTOMERS}.rowid""", [base])
+
+
+#: rebuild the secondary indexes instead of maintaining them when an import adds more rows than this and more
+#: than the table held: sorting once is several times faster than a million random index inserts
+REBUILD_INDEXES_FROM = 50_000
+
+
+@contextmanager
+def _indexes_rebuilt_after(cursor: Any, tables: Sequence[str], *, adding: int) -> Iterator[None]:
+    """For a large load into a small table (the first import of a brokerage): drop the plain secondary indexes of
+    `tables`, let the caller insert, and create them again from their own definitions. Unique indexes stay (the
+    upserts need them). Inside the caller's transaction, so a failure restores them; on PostgreSQL the tables
+    are locked for writing and reading until the commit."""
+    if adding < REBUILD_INDEXES_FROM:
+        yield
+        return
+    cursor.execute(f"SELECT COUNT(*) FROM {tables[0]}")
+    if int(cursor.fetchone()[0]) > adding:
+        yield
+        return
+    definitions: list[tuple[str, str]] = []
+    for table in tables:
+        if _pg():
+            cursor.execute(
+                """SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s
+                AND i.indexdef NOT LIKE 'CREATE UNIQUE%%'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_class x ON x.oid = c.conindid
+                                WHERE x.relname = i.indexname)""",
+                [table])
+        else:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                           "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'", [table])
+        definitions.extend(cursor.fetchall())
+    for name, _ in definitions:
+        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    yield
+    if _pg():
+        # PostgreSQL creates no index on a table with deferred foreign-key checks pending: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for _, definition in definitions:
+        cursor.execute(definition)
+    if _pg():
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _merge_phones(cursor: Any, *, source: str, stamp: Any, phone: str) -> None:
     """A new mobile becomes the primary phone; the mobile it replaces stays, marked changed (the contact-correction
     list reads it). Further numbers are added beside. A customer left without a primary gets its first number."""
     cursor.execute(
@@ -303,23 +366,20 @@ def _merge_phones(cursor: Any, *, source: str, stamp: Any, customer: str, phone:
     cursor.execute(
         f"""INSERT INTO {phone} (customer_id, kind, number, last4, validity, source, is_primary, created_at,
             updated_at)
-        SELECT c.id, 'mobile', s.mobile, substr(s.mobile, 8, 4), 'unknown', %s, true, %s, %s
-        FROM {CUSTOMERS} s JOIN {customer} c ON c.customer_no = s.customer_no
-        WHERE s.state <> 'same' AND s.mobile IS NOT NULL
+        SELECT s.existing_id, 'mobile', s.mobile, substr(s.mobile, 8, 4), 'unknown', %s, true, %s, %s
+        FROM {CUSTOMERS} s WHERE s.state <> 'same' AND s.mobile IS NOT NULL
         ON CONFLICT (customer_id, number) DO UPDATE SET is_primary = true, updated_at = excluded.updated_at,
             validity = CASE WHEN {phone}.validity = 'changed' THEN 'unknown' ELSE {phone}.validity END
         WHERE NOT {phone}.is_primary""", [source, stamp, stamp])
     cursor.execute(
         f"""INSERT INTO {phone} (customer_id, kind, number, last4, validity, source, is_primary, created_at,
             updated_at)
-        SELECT c.id, o.kind, o.number, o.last4, 'unknown', %s, false, %s, %s
-        FROM {PHONES} o JOIN {CUSTOMERS} s ON s.line = o.line JOIN {customer} c ON c.customer_no = s.customer_no
-        WHERE s.state <> 'same'
+        SELECT s.existing_id, o.kind, o.number, o.last4, 'unknown', %s, false, %s, %s
+        FROM {PHONES} o JOIN {CUSTOMERS} s ON s.line = o.line WHERE s.state <> 'same'
         ON CONFLICT (customer_id, number) DO NOTHING""", [source, stamp, stamp])
     cursor.execute(
         f"""UPDATE {phone} SET is_primary = true WHERE id IN (
-            SELECT MIN(p.id) FROM {phone} p JOIN {customer} c ON c.id = p.customer_id
-            JOIN {CUSTOMERS} s ON s.customer_no = c.customer_no
+            SELECT MIN(p.id) FROM {phone} p JOIN {CUSTOMERS} s ON s.existing_id = p.customer_id
             WHERE s.state <> 'same' AND s.mobile IS NULL
                 AND NOT EXISTS (SELECT 1 FROM {phone} q WHERE q.customer_id = p.customer_id AND q.is_primary)
             GROUP BY p.customer_id)""")

@@ -238,3 +238,40 @@ def test_every_import_is_audited_with_its_counts(messy_gbk_export: Path, operato
     import_file(path=messy_gbk_export, kind="customers", actor=operator_a, allowed_branch_ids=None)
     entry = AuditEntry.objects.get(action="import")
     assert entry.actor == operator_a and entry.changes["created"] == 4 and "客户导出.csv" in entry.summary
+
+
+def _index_definitions() -> set[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+                           "('customers_customer', 'customers_contactpoint')")
+        else:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
+                           "('customers_customer', 'customers_contactpoint')")
+        return set(cursor.fetchall())
+
+
+def test_a_first_large_load_rebuilds_the_indexes_it_dropped_exactly(messy_gbk_export: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from huifang.customers.imports import loader
+
+    monkeypatch.setattr(loader, "REBUILD_INDEXES_FROM", 1)
+    before = _index_definitions()
+    result = run(messy_gbk_export)
+    assert result.counts()["created"] == 4
+    assert _index_definitions() == before
+    assert Customer.objects.filter(name="张伟").count() == 1  # served by the rebuilt name index
+    assert set(ContactPoint.objects.values_list("customer__customer_no", flat=True)) == set(
+        Customer.objects.values_list("customer_no", flat=True))
+
+
+def test_new_customers_get_ids_after_every_id_ever_given(tmp_path: Path, branch_a: Branch) -> None:
+    run(_write(tmp_path, "a.csv", HEADER + "0031010000001,张伟,3101,13912345678,20240105,,,,,,\n"))
+    first = Customer.objects.get()
+    first_id = first.pk
+    first.delete()
+    run(_write(tmp_path, "b.csv", HEADER + "0031010000002,李娜,3101,13912345679,20240105,,,,,,\n"))
+    assert Customer.objects.get().pk > first_id
+    assert Customer.objects.create(customer_no="9", name="王", branch=branch_a).pk > first_id + 1
