@@ -142,9 +142,13 @@ class MergeCounts:
     unchanged: int = 0
 
 
-def _lock(cursor: Any) -> None:
+def _lock(cursor: Any, table: str | None = None) -> None:
+    """One import merges at a time (PostgreSQL; SQLite has a single writer anyway). With `table`: also no other
+    writer of it until the commit (readers go on), so the classification and the ids taken stay true."""
     if _pg():
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+        if table:
+            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
 
 
 def _states(cursor: Any, table: str) -> MergeCounts:
@@ -189,7 +193,7 @@ def merge_customers(*, source: str, allowed_branch_ids: set[int] | None, now: dt
     stamp = connection.ops.adapt_datetimefield_value(now)
     customer, phone, event, user = "customers_customer", "customers_contactpoint", "customers_customerevent", "org_user"
     with connection.cursor() as cursor:
-        _lock(cursor)
+        _lock(cursor, customer)
         cursor.execute(f"CREATE INDEX {CUSTOMERS}_no ON {CUSTOMERS} (customer_no, line)")
         cursor.execute(f"CREATE INDEX {PHONES}_line ON {PHONES} (line)")
         _refuse(cursor, CUSTOMERS, "customer_no",
@@ -240,8 +244,7 @@ def merge_customers(*, source: str, allowed_branch_ids: set[int] | None, now: dt
                     products = COALESCE(s.products, {customer}.products), tags = COALESCE(s.tags, {customer}.tags),
                     attributes = COALESCE(s.attributes, {customer}.attributes), updated_at = %s
                 FROM {CUSTOMERS} s WHERE s.existing_id = {customer}.id AND s.state = 'changed'""", [stamp])
-        if counts.created:
-            _number_new_customers(cursor, customer)
+        offset = _reserve_new_ids(cursor, customer) if counts.created else 0
         with _indexes_rebuilt_after(cursor, [customer, phone], adding=counts.created):
             if counts.created:
                 empty_list, empty_object = ("'[]'::jsonb", "'{}'::jsonb") if _pg() else ("'[]'", "'{}'")
@@ -249,14 +252,14 @@ def merge_customers(*, source: str, allowed_branch_ids: set[int] | None, now: dt
                     f"""INSERT INTO {customer} (id, customer_no, name, branch_id, manager_id, tier, open_date,
                         status, risk_rating, assets, email, id_type, id_no_encrypted, id_no_masked, id_no_hash,
                         products, tags, attributes, created_at, updated_at)
-                    SELECT existing_id, customer_no, name, branch_id, manager_id, COALESCE(tier, 'regular'),
+                    SELECT %s + line, customer_no, name, branch_id, manager_id, COALESCE(tier, 'regular'),
                         open_date, COALESCE(status, 'normal'), COALESCE(risk_rating, ''), COALESCE(assets, 0),
                         COALESCE(email, ''), COALESCE(id_type, ''), COALESCE(id_no_encrypted, ''),
                         COALESCE(id_no_masked, ''), COALESCE(id_no_hash, ''), COALESCE(products, {empty_list}),
                         COALESCE(tags, {empty_list}), COALESCE(attributes, {empty_object}), %s, %s
-                    FROM {CUSTOMERS} WHERE state = 'new' ORDER BY existing_id""", [stamp, stamp])
+                    FROM {CUSTOMERS} WHERE state = 'new' ORDER BY line""", [offset, stamp, stamp])
             if counts.created or counts.updated:
-                _merge_phones(cursor, source=source, stamp=stamp, phone=phone)
+                _merge_phones(cursor, source=source, stamp=stamp, phone=phone, offset=offset)
     return counts
 
 
@@ -294,21 +297,21 @@ def _customer_change_events(cursor: Any, *, source: str, stamp: Any, customer: s
         {joined} AND ({any_field})""", [stamp, source, stamp])
 
 
-def _number_new_customers(cursor: Any, customer: str) -> None:
-    """Give the new customers their ids now (stored in existing_id), so that their phones are written without
-    looking each customer up again by number."""
+def _reserve_new_ids(cursor: Any, customer: str) -> int:
+    """An offset such that offset + line is a free id for every new staged customer: the ids are known before
+    the insert, so their phones are written without looking each customer up again. Ids between are skipped,
+    never reused. The caller holds the table's write lock (merge_customers), so nobody takes an id meanwhile."""
+    cursor.execute(f"SELECT MIN(line), MAX(line) FROM {CUSTOMERS} WHERE state = 'new'")
+    first_line, last_line = (int(v) for v in cursor.fetchone())
     if _pg():
-        cursor.execute(f"UPDATE {CUSTOMERS} SET existing_id = nextval(pg_get_serial_sequence(%s, 'id')) "
-                       "WHERE state = 'new'", [customer])
-        return
-    # SQLite: after the largest id ever given (sqlite_sequence: AUTOINCREMENT never reuses an id).
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [customer])
+        offset = int(cursor.fetchone()[0]) - first_line
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [customer, offset + last_line])
+        return offset
+    # SQLite: past the largest id ever given (AUTOINCREMENT's sqlite_sequence follows explicit ids by itself).
     cursor.execute(f"SELECT MAX(n) FROM (SELECT MAX(id) AS n FROM {customer} UNION ALL "
                    "SELECT seq FROM sqlite_sequence WHERE name = %s)", [customer])
-    base = int(cursor.fetchone()[0] or 0)
-    cursor.execute(
-        f"""UPDATE {CUSTOMERS} SET existing_id = %s + r.n FROM (
-            SELECT rowid AS staged, ROW_NUMBER() OVER (ORDER BY line) AS n FROM {CUSTOMERS} WHERE state = 'new') r
-        WHERE r.staged = {CUSTOMERS}.rowid""", [base])
+    return int(cursor.fetchone()[0] or 0) + 1 - first_line
 
 
 #: rebuild the secondary indexes instead of maintaining them when an import adds more rows than this and more
@@ -354,7 +357,7 @@ def _indexes_rebuilt_after(cursor: Any, tables: Sequence[str], *, adding: int) -
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def _merge_phones(cursor: Any, *, source: str, stamp: Any, phone: str) -> None:
+def _merge_phones(cursor: Any, *, source: str, stamp: Any, phone: str, offset: int) -> None:
     """A new mobile becomes the primary phone; the mobile it replaces stays, marked changed (the contact-correction
     list reads it). Further numbers are added beside. A customer left without a primary gets its first number."""
     cursor.execute(
@@ -366,23 +369,24 @@ def _merge_phones(cursor: Any, *, source: str, stamp: Any, phone: str) -> None:
     cursor.execute(
         f"""INSERT INTO {phone} (customer_id, kind, number, last4, validity, source, is_primary, created_at,
             updated_at)
-        SELECT s.existing_id, 'mobile', s.mobile, substr(s.mobile, 8, 4), 'unknown', %s, true, %s, %s
+        SELECT COALESCE(s.existing_id, %s + s.line), 'mobile', s.mobile, substr(s.mobile, 8, 4), 'unknown', %s,
+            true, %s, %s
         FROM {CUSTOMERS} s WHERE s.state <> 'same' AND s.mobile IS NOT NULL
         ON CONFLICT (customer_id, number) DO UPDATE SET is_primary = true, updated_at = excluded.updated_at,
             validity = CASE WHEN {phone}.validity = 'changed' THEN 'unknown' ELSE {phone}.validity END
-        WHERE NOT {phone}.is_primary""", [source, stamp, stamp])
+        WHERE NOT {phone}.is_primary""", [offset, source, stamp, stamp])
     cursor.execute(
         f"""INSERT INTO {phone} (customer_id, kind, number, last4, validity, source, is_primary, created_at,
             updated_at)
-        SELECT s.existing_id, o.kind, o.number, o.last4, 'unknown', %s, false, %s, %s
+        SELECT COALESCE(s.existing_id, %s + s.line), o.kind, o.number, o.last4, 'unknown', %s, false, %s, %s
         FROM {PHONES} o JOIN {CUSTOMERS} s ON s.line = o.line WHERE s.state <> 'same'
-        ON CONFLICT (customer_id, number) DO NOTHING""", [source, stamp, stamp])
+        ON CONFLICT (customer_id, number) DO NOTHING""", [offset, source, stamp, stamp])
     cursor.execute(
         f"""UPDATE {phone} SET is_primary = true WHERE id IN (
-            SELECT MIN(p.id) FROM {phone} p JOIN {CUSTOMERS} s ON s.existing_id = p.customer_id
+            SELECT MIN(p.id) FROM {phone} p JOIN {CUSTOMERS} s ON COALESCE(s.existing_id, %s + s.line) = p.customer_id
             WHERE s.state <> 'same' AND s.mobile IS NULL
                 AND NOT EXISTS (SELECT 1 FROM {phone} q WHERE q.customer_id = p.customer_id AND q.is_primary)
-            GROUP BY p.customer_id)""")
+            GROUP BY p.customer_id)""", [offset])
 
 
 def merge_events(*, allowed_branch_ids: set[int] | None, now: dt.datetime) -> MergeCounts:
