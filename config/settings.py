@@ -1,6 +1,7 @@
 """Django settings. Everything a deployment changes comes from an environment variable (README: Configuration);
 the defaults give the embedded demo: SQLite under ./var, the simulated exchange, debug off, loopback only."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -156,6 +157,9 @@ TASKS = {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+
+# Worker processes validating a large import beside the process writing it (0: validate in line).
+IMPORT_WORKERS = env_int("HUIFANG_IMPORT_WORKERS", min(4, os.cpu_count() or 1))
 
 # Demo logins are printed by `huifang demo-data`; their shared password comes from here.
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "huifang-demo-2026")

@@ -9,7 +9,7 @@ importing the same data again changes nothing."""
 
 import csv
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from huifang.audit.services import record_action
 from huifang.customers.choices import EventType
-from huifang.customers.imports import loader
+from huifang.customers.imports import loader, pipeline
 from huifang.customers.imports.profiles import (
     BUILTIN_PROFILES,
     FIELDS,
@@ -32,7 +32,7 @@ from huifang.customers.imports.profiles import (
     field_label,
     map_columns,
 )
-from huifang.customers.imports.readers import Cell, ImportFileError, Table, open_table
+from huifang.customers.imports.readers import Cell, ImportFileError, open_table
 from huifang.customers.imports.validation import CustomerValidator, EventValidator
 from huifang.lib.fieldcrypt import field_cipher
 from huifang.org.models import Branch, User
@@ -40,6 +40,8 @@ from huifang.org.scoping import own_branch_ids, sees_all_branches
 
 #: rows validated and staged at a time
 CHUNK_ROWS = 20_000
+#: files from this size on are validated in worker processes (settings.IMPORT_WORKERS)
+PARALLEL_FROM_BYTES = 4 << 20
 #: refusals kept in a result (all of them go to the rejects file)
 ERRORS_KEPT = 1_000
 #: the most items one API call may push
@@ -98,40 +100,22 @@ def _event_validator(source: str, *, require_external_id: bool = False) -> Event
                           tz=ZoneInfo(settings.TIME_ZONE), require_external_id=require_external_id)
 
 
-def _chunks(rows: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
-    chunk: list[tuple[int, Any]] = []
-    for item in rows:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _stage(kind: Kind, validate: Callable[[Mapping[str, Any]], Any],
-           items: Iterator[tuple[int, Mapping[str, Any] | str]], progress: Callable[[int], None] | None) -> int:
-    """Validate and stage every (line, values) item; an item that is a string is a refusal of the whole row.
-    Returns how many items were read."""
+def _stage(kind: Kind, check: pipeline.ChunkValidator, items: Iterable[pipeline.Item],
+           progress: Callable[[int], None] | None, *, workers: int = 0) -> int:
+    """Validate and stage every (line, raw) item, chunk by chunk; returns how many items were read."""
     read = 0
     stage = loader.stage_customers if kind == "customers" else loader.stage_events
-    for chunk in _chunks(items, CHUNK_ROWS):
-        good: list[tuple[int, Any]] = []
-        bad: list[tuple[int, str, str]] = []
-        for line, values in chunk:
-            if isinstance(values, str):
-                bad.append((line, "", values))
-                continue
-            outcome = validate(values)
-            if isinstance(outcome, list):
-                bad.extend((line, name, message) for name, message in outcome)
-            else:
-                good.append((line, outcome))
+    for good, bad in pipeline.checked_chunks(check, items, size=CHUNK_ROWS, workers=workers):
         stage(good, bad)
-        read += len(chunk)
+        read += len(good) + len({line for line, _, _ in bad})
         if progress is not None:
             progress(read)
     return read
+
+
+def _workers_for(path: Path) -> int:
+    """Worker processes for validating `path`: none for a small file (forking would cost more than it saves)."""
+    return settings.IMPORT_WORKERS if path.stat().st_size >= PARALLEL_FROM_BYTES else 0
 
 
 def _merge(kind: Kind, *, source: str, allowed_branch_ids: set[int] | None) -> loader.MergeCounts:
@@ -165,17 +149,6 @@ def resolve_columns(kind: Kind, header: Sequence[str], profile: Profile | None =
     return mapped
 
 
-def _file_items(table: Table, columns: ColumnMap) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
-    width = len(table.header)
-    pairs = list(columns.columns.items())
-    for line, cells in table.rows:
-        if len(cells) > width and any(str(c).strip() for c in cells[width:] if c is not None):
-            yield line, f"本行有 {len(cells)} 列，多于表头的 {width} 列（可能是内容中含有未加引号的分隔符）"
-            continue
-        count = len(cells)
-        yield line, {name: cells[index] if index < count else None for name, index in pairs}
-
-
 def import_file(
     *,
     path: Path,
@@ -202,9 +175,10 @@ def import_file(
     coded = columns.profile.values
     validate = (_customer_validator(allowed_branch_ids, coded).validate if kind == "customers"
                 else _event_validator(source).validate)
+    check = pipeline.ChunkValidator(validate, columns=list(columns.columns.items()), width=len(table.header))
     loader.create_staging(kind)
     try:
-        result.read = _stage(kind, validate, _file_items(table, columns), progress)
+        result.read = _stage(kind, check, table.rows, progress, workers=_workers_for(path))
         with loader.sqlite_load_cache(), transaction.atomic():
             counts = _merge(kind, source=source, allowed_branch_ids=allowed_branch_ids)
             result.created, result.updated, result.unchanged = counts.created, counts.updated, counts.unchanged
@@ -297,14 +271,14 @@ def _upsert_batch(kind: Kind, records: Sequence[Mapping[str, Any]], *, source: s
                 else _event_validator(source, require_external_id=True).validate)
     known = {spec.name for spec in FIELDS[kind]} | {"phones", "attributes", "data"}
 
-    def items() -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    def items() -> Iterator[pipeline.Item]:
         for index, record in enumerate(records):
             unknown = sorted(set(record) - known)
             yield index, (f"未知字段：{', '.join(unknown)}" if unknown else record)
 
     loader.create_staging(kind)
     try:
-        read = _stage(kind, validate, items(), None)
+        read = _stage(kind, pipeline.ChunkValidator(validate), items(), None)
         with transaction.atomic():
             counts = _merge(kind, source=source, allowed_branch_ids=allowed_branch_ids)
             result = BatchResult(counts.created, counts.updated, counts.unchanged, loader.rejected_lines())

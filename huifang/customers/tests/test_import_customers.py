@@ -48,7 +48,8 @@ def messy_gbk_export(tmp_path: Path, branch_a: Branch, branch_b: Branch, manager
     """What a branch really exports: GBK, full-width digits, stray spaces, bad phones and dates, a repeat."""
     rows = [
         f"0031010000001,张伟,3101,13912345678,20240105,正常,C3,身份证,{GOOD_ID},M001,123456.78",  # 2 good
-        "００３１０１００００００２, 李 娜 ,3101, 139 1234 5679 ,2024-01-06,正常,稳健型,,,,",  # 3 good: full-width, spaces
+        # 3 good: full-width digits, stray spaces
+        "００３１０１００００００２, 李 娜 ,3101, 139 1234 5679 ,2024-01-06,正常,稳健型,,,,",
         "0031010000003,王芳,3101,,20240107,正常,C2,,,,",  # 4 no phone at all
         "0031010000004,刘洋,3101,1391234,20240108,正常,C2,,,,",  # 5 malformed mobile
         "0031010000005,陈静,3101,13912345680,20230230,正常,C2,,,,",  # 6 impossible date
@@ -190,7 +191,7 @@ def test_xlsx_keeps_leading_zeros_and_reads_dates_and_excel_serials(tmp_path: Pa
     sheet = book.active
     assert sheet is not None
     sheet.append(["客户编号", "客户姓名", "营业部", "手机号码", "开户日期"])
-    sheet.append([31010000001, "张伟", 3101, 13912345678, dt.datetime(2024, 1, 5)])
+    sheet.append([31010000001, "张伟", 3101, 13912345678, dt.datetime(2024, 1, 5, tzinfo=dt.UTC).replace(tzinfo=None)])
     sheet.append(["0031010000002", "李娜", "3101", "13912345679", 45297])  # serial 45297 = 2024-01-06
     sheet.append(["0031010000003", "王芳", "3101", "13912345670", 20240107])
     sheet.cell(row=2, column=1).number_format = "0000000000000"
@@ -275,3 +276,15 @@ def test_new_customers_get_ids_after_every_id_ever_given(tmp_path: Path, branch_
     run(_write(tmp_path, "b.csv", HEADER + "0031010000002,李娜,3101,13912345679,20240105,,,,,,\n"))
     assert Customer.objects.get().pk > first_id
     assert Customer.objects.create(customer_no="9", name="王", branch=branch_a).pk > first_id + 1
+
+
+def test_validating_in_worker_processes_gives_the_same_result(messy_gbk_export: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    from huifang.customers.imports import services
+
+    monkeypatch.setattr(services, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(services, "CHUNK_ROWS", 3)
+    settings.IMPORT_WORKERS = 2
+    result = run(messy_gbk_export, rejects_path=tmp_path / "r.csv")
+    assert result.counts() == {"read": 12, "created": 4, "updated": 0, "unchanged": 0, "rejected": 8}
+    assert sorted(reasons(result)) == [4, 5, 6, 7, 9, 10, 11, 13]

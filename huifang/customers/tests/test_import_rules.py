@@ -28,7 +28,7 @@ from huifang.customers.imports.validation import (
     ("2024-01-05 10:30:00", dt.date(2024, 1, 5)),
     (45296, dt.date(2024, 1, 5)),
     (45296.0, dt.date(2024, 1, 5)),
-    (dt.datetime(2024, 1, 5, 9, 0), dt.date(2024, 1, 5)),
+    (dt.datetime(2024, 1, 5, 9, 0, tzinfo=dt.UTC), dt.date(2024, 1, 5)),
 ])
 def test_dates_are_read_in_every_form_counters_export(raw: object, expected: dt.date) -> None:
     assert parse_date(raw, "开户日期") == expected
