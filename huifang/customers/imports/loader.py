@@ -202,7 +202,7 @@ def merge_customers(*, source: str, allowed_branch_ids: set[int] | None, now: dt
                 " || ' 条为准'",
                 f"EXISTS (SELECT 1 FROM {CUSTOMERS} e WHERE e.customer_no = s.customer_no AND e.line < s.line)")
         changed = f"""(
-            s.name <> c.name OR s.branch_id <> c.branch_id OR s.open_date <> c.open_date
+            s.name <> c.name OR s.branch_id <> c.branch_id OR s.open_date IS DISTINCT FROM c.open_date
             OR (s.manager_id IS NOT NULL AND s.manager_id IS DISTINCT FROM c.manager_id)
             OR (s.tier IS NOT NULL AND s.tier <> c.tier)
             OR (s.status IS NOT NULL AND s.status <> c.status)

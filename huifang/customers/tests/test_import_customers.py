@@ -288,3 +288,10 @@ def test_validating_in_worker_processes_gives_the_same_result(messy_gbk_export: 
     result = run(messy_gbk_export, rejects_path=tmp_path / "r.csv")
     assert result.counts() == {"read": 12, "created": 4, "updated": 0, "unchanged": 0, "rejected": 8}
     assert sorted(reasons(result)) == [4, 5, 6, 7, 9, 10, 11, 13]
+
+
+def test_a_customer_made_without_an_opening_date_gets_the_imported_one(tmp_path: Path, branch_a: Branch) -> None:
+    Customer.objects.create(customer_no="0031010000001", name="张伟", branch=branch_a)
+    result = run(_write(tmp_path, "a.csv", HEADER + "0031010000001,张伟,3101,13912345678,20240105,,,,,,\n"))
+    assert result.counts()["updated"] == 1
+    assert Customer.objects.get().open_date == dt.date(2024, 1, 5)
