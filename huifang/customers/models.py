@@ -198,3 +198,128 @@ class CustomerEvent(models.Model):
     def summary_items(self) -> list[tuple[str, Any]]:
         """The event's data as (key, value) pairs for display."""
         return sorted(self.data.items()) if isinstance(self.data, dict) else []
+
+
+class ImportKind(models.TextChoices):
+    """What a file holds (imports.profiles.Kind)."""
+
+    CUSTOMERS = "customers", _("Customers")
+    EVENTS = "events", _("Business events")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportRunQuerySet(BranchScopedQuerySet):
+    branch_path = "branch"
+
+
+class ImportProfileQuerySet(BranchScopedQuerySet):
+    branch_path = "branch"
+
+    def usable_by(self, principal: Any) -> "ImportProfileQuerySet":
+        """The profiles `principal` may choose: the company-wide ones (no branch) and those of the branches it
+        sees."""
+        return self.visible_to(principal) | self.filter(branch__isnull=True)
+
+
+class ImportProfile(models.Model):
+    """A saved column mapping (导入方案) of a file layout: one header per field (imports.profiles.saved_profile).
+    Made by HQ: company-wide (no branch); made by a branch: that branch's."""
+
+    name = models.CharField(_("name"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    #: {field: header}
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    # No index of its own: the unique (branch, kind, name) constraint starts with branch.
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="import_profiles", db_index=False,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ImportProfileQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import profile")
+        verbose_name_plural = _("import profiles")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "kind", "name"], name="importprofile_unique_name"),
+            # NULLs are distinct in a unique constraint: the company-wide names need their own
+            models.UniqueConstraint(fields=["kind", "name"], condition=Q(branch__isnull=True),
+                                    name="importprofile_unique_company_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportRun(models.Model):
+    """One uploaded file and its import (客户资料导入), run as a background job (customers.jobs.run_import).
+    The file and its rejects file live under VAR_DIR/imports/<uuid>/ (paths stored relative to VAR_DIR)."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    stored_file = models.CharField(_("stored file"), max_length=300, editable=False)
+    #: the built-in profile's name or the saved profile's name ("" until detected when none was chosen)
+    profile_name = models.CharField(_("import profile"), max_length=100, blank=True)
+    #: {field: header} of a saved or hand-made mapping, copied at upload; empty for a built-in profile
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=ImportStatus.choices,
+                              default=ImportStatus.QUEUED)
+    #: rows read so far (progress while running); rows_total is an estimate from the file's size in lines
+    rows_read = models.PositiveIntegerField(_("rows read so far"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows (estimate)"), null=True, blank=True)
+    read_count = models.PositiveIntegerField(_("read"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    #: [{"line", "column", "message"}], the first ERRORS_KEPT refusals (all are in the rejects file)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    ignored_columns = models.JSONField(_("ignored columns"), default=list, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    failure = models.TextField(_("failure"), blank=True)
+    rejects_file = models.CharField(_("rejects file"), max_length=300, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("imported by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The importer's branch: who sees the run (its rows may only go to the branches the importer may reach).
+    # No index of its own: importrun_branch_created_idx starts with branch.
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="import_runs", db_index=False,
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = ImportRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # a branch's imports, newest first (the import page)
+            models.Index(fields=["branch", "-created_at"], name="importrun_branch_created_idx"),
+            # every import, newest first (the import page for HQ)
+            models.Index(fields=["-created_at"], name="importrun_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)

@@ -3,6 +3,8 @@
 from huifang.org.choices import Role
 
 ORG_MODELS = ("branch", "department", "team", "user")
+# the import page (客户资料导入): its runs and the saved column-mapping profiles
+IMPORT_MODELS = ("importrun", "importprofile")
 
 
 def _all(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
@@ -27,9 +29,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "axes.delete_accessattempt",
         "scheduling.view_scheduledjob",
         "scheduling.change_scheduledjob",
+        *_all("customers", IMPORT_MODELS, ("add", "view")),
     ],
-    Role.HQ_SUPERVISOR: [*_all("org", ORG_MODELS, ("view",)), "audit.view_auditentry", "calendars.view_specialday"],
-    Role.BRANCH_OPERATOR: [*_all("org", ORG_MODELS, ("view",))],
+    Role.HQ_SUPERVISOR: [*_all("org", ORG_MODELS, ("view",)), "audit.view_auditentry", "calendars.view_specialday",
+                         *_all("customers", IMPORT_MODELS, ("add", "view"))],
+    Role.BRANCH_OPERATOR: [*_all("org", ORG_MODELS, ("view",)), *_all("customers", IMPORT_MODELS, ("add", "view"))],
     Role.AGENT: [],
     Role.TEAM_LEAD: [*_all("org", ("team", "user"), ("view",))],
     Role.QA_INSPECTOR: [],
