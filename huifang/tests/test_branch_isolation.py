@@ -17,7 +17,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.api import api
 from huifang.audit.models import AuditEntry
-from huifang.customers.models import ContactPoint, Customer
+from huifang.customers.imports.runs import imports_root
+from huifang.customers.models import ContactPoint, Customer, ImportRun, ImportStatus
 from huifang.lib.fieldcrypt import field_cipher
 from huifang.lib.masking import mask_id_number
 from huifang.org.choices import Role
@@ -53,7 +54,26 @@ def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, m
                                          id_no_masked=mask_id_number(ID_NO_A),
                                          id_no_hash=field_cipher().lookup_hash(ID_NO_A))
     phone_a = ContactPoint.objects.create(customer=customer_a, kind="mobile", number="13900001111")
+    _import_run_of(branch_a, person_a)
     return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a, customer_a, phone_a)
+
+
+IMPORT_FILE_A = "浦东客户资料.csv"
+
+
+def _import_run_of(branch: Branch, user: User) -> ImportRun:
+    """A finished import of `branch` with a rejects file (the import page lists it, opens it, serves the file)."""
+    run = ImportRun.objects.create(kind="customers", file_name=IMPORT_FILE_A, stored_file="a/upload.csv",
+                                   status=ImportStatus.DONE, read_count=1, rejected_count=1,
+                                   rejects_file=f"isolation-{branch.pk}/rejects.csv", created_by=user, branch=branch)
+    target = imports_root() / run.rejects_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("客户编号,行号,错误原因\n0031019990002,2,营业部不存在\n", encoding="utf-8-sig")
+    return run
+
+
+def _import_run_a(world: World) -> dict[str, Any]:
+    return {"run_id": ImportRun.objects.get(file_name=IMPORT_FILE_A, branch=world.branch_a).pk}
 
 
 # route name (pages) or API path -> the URL parameters naming an object of branch A (read with GET)
@@ -66,6 +86,8 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "/api/v1/org/branches/{branch_id}": lambda w: {"branch_id": w.branch_a.pk},
     "/api/v1/org/teams/{team_id}": lambda w: {"team_id": w.team_a.pk},
     "/api/v1/org/departments/{department_id}": lambda w: {"department_id": w.department_a.pk},
+    "imports:run": _import_run_a,
+    "imports:rejects": _import_run_a,
 }
 
 # routes that act on an object of branch A with POST: same rule, and nothing happens for the outsider
@@ -88,6 +110,7 @@ LIST_ROUTES: dict[str, str] = {
     "/api/v1/org/branches": "上海浦东营业部",
     "/api/v1/org/teams": "浦东二组",
     "/api/v1/org/departments": "浦东运营部",
+    "imports:index": IMPORT_FILE_A,
 }
 
 # routes that hold no branch data, with the reason
@@ -111,6 +134,8 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "calendars:clear_day": "the national calendar (administrators only)",
     "calendars:cover_year": "the national calendar (administrators only)",
     "calendars:import_year": "the national calendar (administrators only)",
+    "imports:upload": "imports into the own branch only (customers/tests/test_import_page.py)",
+    "imports:mapping": "a waiting upload of the own session only (customers/tests/test_import_page.py)",
 }
 CALENDAR_PREFIX = "/api/v1/calendar/"  # the national calendar holds no branch data
 
