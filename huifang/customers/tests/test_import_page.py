@@ -461,3 +461,20 @@ def test_in_a_browser_the_counts_appear_by_polling_once_the_worker_has_run(
         rejected = Path(download.value.path()).read_bytes().decode("gbk")
         assert "0031010000003" in rejected and "0031010000001" not in rejected
         context.close()
+
+
+def test_business_events_are_imported_for_the_own_branch_customers_only(
+    login: Login, operator_a: User, customer_a: Customer, customer_b: Customer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    before = customer_a.events.count()
+    lines = ["客户编号,事件类型,发生时间,流水号,金额",
+             "0031010000001,transfer_out,2025-07-01 10:00:00,S1,500000",
+             "0044010000001,transfer_out,2025-07-01 11:00:00,S2,100"]  # branch B's customer
+    page = post_and_run(login(operator_a), django_capture_on_commit_callbacks, reverse("imports:upload"),
+                        {"file": csv_file("events.csv", lines), "kind": "events"})
+    run = only_run()
+    assert (run.status, run.kind, run.created_count, run.rejected_count) == (ImportStatus.DONE, "events", 1, 1)
+    assert run.profile_name == "chinese_events" and "业务事件" in page.content.decode()
+    assert customer_a.events.count() == before + 1
+    assert not customer_b.events.filter(external_id="S2").exists()
