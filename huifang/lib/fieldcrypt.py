@@ -1,10 +1,10 @@
 """Encryption at rest for personal data fields (ID numbers), and keyed hashes for exact lookup.
 
 `FieldCipher` holds two keys derived from one secret (settings.HUIFANG_FIELD_KEY): one for AES-256-GCM, one
-for keyed BLAKE2b (the lookup hash). A stored value is `v1:` + base64(nonce ‖ ciphertext ‖ tag); the random nonce means the same
-number encrypts differently each time, so equal numbers are found through `lookup_hash`, never by comparing
-ciphertexts. AES-GCM rather than Fernet: the same authenticated encryption at a fraction of the cost per value,
-which matters when an import encrypts a million ID numbers."""
+for keyed BLAKE2b (the lookup hash). A stored value is `v1:` + base64(nonce ‖ ciphertext ‖ tag); the random
+nonce means the same number encrypts differently each time, so equal numbers are found through `lookup_hash`,
+never by comparing ciphertexts. AES-GCM rather than Fernet: the same authenticated encryption at a fraction of
+the cost per value, which matters when an import encrypts a million ID numbers."""
 
 import base64
 import functools

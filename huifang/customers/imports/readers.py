@@ -9,8 +9,8 @@ import codecs
 import csv
 import datetime as dt
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 #: bytes read at a time for the trial decodes
@@ -36,8 +36,11 @@ class Table:
     encoding: str = ""
     delimiter: str = ","
     file_format: str = "csv"
-    #: cells of numeric columns in XLSX whose number format pads with zeros: column index -> digits
-    zero_padded: dict[int, int] = field(default_factory=dict)
+    #: releases the file (or workbook); reading the rows to their end does it too
+    closer: Callable[[], None] = lambda: None
+
+    def close(self) -> None:
+        self.closer()
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -114,7 +117,8 @@ def _open_csv(path: Path) -> Table:
             except csv.Error as error:
                 raise ImportFileError(f"第 {line} 行无法解析（{error}），整个文件未导入。") from None
 
-    return Table([cell.strip() for cell in header], rows(), encoding=encoding, delimiter=delimiter)
+    return Table([cell.strip() for cell in header], rows(), encoding=encoding, delimiter=delimiter,
+                 closer=handle.close)
 
 
 def _open_xlsx(path: Path) -> Table:
@@ -146,7 +150,14 @@ def _open_xlsx(path: Path) -> Table:
         finally:
             workbook.close()
 
-    return Table(header, rows(), file_format="xlsx")
+    return Table(header, rows(), file_format="xlsx", closer=workbook.close)
+
+
+def read_header(path: Path) -> list[str]:
+    """The header row of `path`, the file closed again; ImportFileError as open_table."""
+    table = open_table(path)
+    table.close()
+    return table.header
 
 
 def _padded(value: int | float, number_format: str) -> Cell:

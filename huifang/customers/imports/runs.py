@@ -30,7 +30,7 @@ from huifang.customers.imports.profiles import (
     normalise_header,
     saved_profile,
 )
-from huifang.customers.imports.readers import ImportFileError, open_table
+from huifang.customers.imports.readers import ImportFileError, read_header
 from huifang.customers.imports.services import RowError, branch_limit, import_file, resolve_columns
 from huifang.customers.models import ImportKind, ImportProfile, ImportRun, ImportStatus
 from huifang.org.scoping import sees_all_branches
@@ -143,16 +143,6 @@ def _store(upload: UploadedFile) -> PendingUpload:
     return PendingUpload(token=token, file_name=name[:255])
 
 
-def _read_header(path: Path) -> list[str]:
-    table = open_table(path)
-    # Start and stop the row iterator: that is what closes the file (or workbook) it holds open.
-    next(table.rows, None)
-    close = getattr(table.rows, "close", None)
-    if close is not None:
-        close()
-    return table.header
-
-
 def _saved_candidates(actor: Any, kind: Kind) -> dict[str, tuple[ImportProfile, Profile]]:
     """The saved profiles `actor` may use for `kind`, keyed by the name their Profile carries (their id: two
     profiles of different branches may share a name)."""
@@ -195,7 +185,7 @@ def start_import(*, actor: Any, upload: UploadedFile | PendingUpload, kind: str,
     run = ImportRun(kind=kind, file_name=pending.file_name, stored_file=str(path.relative_to(imports_root())),
                     created_by=actor, branch=getattr(actor, "branch", None))
     try:
-        header = _read_header(path)
+        header = read_header(path)
     except ImportFileError as error:
         _remove_upload(path)
         run.status, run.failure, run.finished_at = ImportStatus.FAILED, str(error), timezone.now()

@@ -140,9 +140,12 @@ def resolve_columns(kind: Kind, header: Sequence[str], profile: Profile | None =
             mapped = best
         else:
             mapped = found
-    missing = mapped.missing_required()
+    missing = [spec.label for spec in mapped.missing_required()]
+    if kind == "customers" and not {"mobile", "landline"} & set(mapped.columns):
+        # Every customer needs a phone: a file without a phone column would be refused row by row.
+        missing.append("手机号码或固定电话")
     if missing:
-        names = "、".join(spec.label for spec in missing)
+        names = "、".join(missing)
         raise ImportFileError(
             f"表头中缺少必需的列：{names}（按导入方案“{mapped.profile.label}”识别）。"
             "请检查表头，或在导入页面为这个文件设置列对应关系。")
@@ -169,7 +172,11 @@ def import_file(
     if rows were refused and `rejects_path` is given, a file of those rows with a reason column, in the input's
     encoding. Raises ImportFileError (nothing changed) for a file that cannot be read."""
     table = open_table(path)
-    columns = resolve_columns(kind, table.header, profile, saved_profiles)
+    try:
+        columns = resolve_columns(kind, table.header, profile, saved_profiles)
+    except ImportFileError:
+        table.close()
+        raise
     result = ImportResult(kind=kind, profile=columns.profile.name, encoding=table.encoding,
                           ignored_columns=columns.ignored)
     coded = columns.profile.values
@@ -191,6 +198,7 @@ def import_file(
             write_rejects(path, rejects_path, header_of)
             result.rejects_path = rejects_path
     finally:
+        table.close()
         loader.drop_staging()
     return result
 
@@ -200,7 +208,7 @@ def _audit(actor: Any, kind: Kind, result: ImportResult, what: str) -> None:
     record_action(
         actor=actor, action="import",
         object_type="customers.customer" if kind == "customers" else "customers.customerevent",
-        object_repr=what[:200],
+        object_repr=what[:200], branch_code=getattr(getattr(actor, "branch", None), "code", "") or "",
         summary=(f"导入{noun}（{what}）：读取 {result.read}，新增 {result.created}，更新 {result.updated}，"
                  f"未变 {result.unchanged}，拒绝 {result.rejected}"),
         changes=result.counts(),
