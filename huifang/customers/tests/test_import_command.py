@@ -61,3 +61,15 @@ def test_branch_limits_the_command_line_too(tmp_path: Path, branch_a: Branch, br
     out = StringIO()
     call_command("import", "customers", str(path), "--branch", "4401", "--json", stdout=out)
     assert json.loads(out.getvalue())["rejected"] == 2
+
+
+def test_a_company_wide_saved_profile_is_used_by_name(tmp_path: Path, branch_a: Branch) -> None:
+    from huifang.customers.models import ImportProfile
+
+    ImportProfile.objects.create(name="老柜台", kind="customers", mapping={
+        "customer_no": "号", "name": "名", "branch": "部", "mobile": "机", "open_date": "开"})
+    path = tmp_path / "odd.csv"
+    path.write_text("号,名,部,机,开\n0031010000001,张伟,3101,13912345678,20240105\n", encoding="utf-8")
+    out = StringIO()
+    call_command("import", "customers", str(path), "--profile", "老柜台", "--json", stdout=out)
+    assert json.loads(out.getvalue())["created"] == 1

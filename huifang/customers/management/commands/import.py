@@ -12,9 +12,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from huifang.customers.imports.profiles import BUILTIN_PROFILES
+from huifang.customers.imports.profiles import BUILTIN_PROFILES, saved_profile
 from huifang.customers.imports.readers import ImportFileError
 from huifang.customers.imports.services import import_file
+from huifang.customers.models import ImportProfile
 from huifang.org.models import Branch
 
 
@@ -24,7 +25,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=["customers", "events"])
         parser.add_argument("file", type=Path)
-        parser.add_argument("--profile", help=f"导入方案：{', '.join(BUILTIN_PROFILES)}；不填则按表头自动识别")
+        parser.add_argument("--profile", help=f"导入方案：{', '.join(BUILTIN_PROFILES)}，"
+                                              "或在导入页面保存的公司级方案的名称；不填则按表头自动识别")
         parser.add_argument("--json", action="store_true", help="只输出一行 JSON：各项计数")
         parser.add_argument("--rejects", type=Path, help="被拒绝的行写到这个文件（默认：与输入文件同目录）")
         parser.add_argument("--branch", action="append", default=[], metavar="CODE",
@@ -40,8 +42,14 @@ class Command(BaseCommand):
         if options["profile"]:
             profile = BUILTIN_PROFILES.get(options["profile"])
             if profile is None:
-                raise CommandError(f"没有名为 {options['profile']} 的导入方案；可选：{', '.join(BUILTIN_PROFILES)}",
-                                   returncode=2)
+                # A company-wide profile saved on the import page, by its name.
+                saved = ImportProfile.objects.filter(branch=None, kind=kind, name=options["profile"]).first()
+                if saved is None:
+                    names = [*BUILTIN_PROFILES, *ImportProfile.objects.filter(branch=None, kind=kind)
+                             .values_list("name", flat=True)]
+                    raise CommandError(f"没有名为 {options['profile']} 的导入方案；可选：{', '.join(names)}",
+                                       returncode=2)
+                profile = saved_profile(name=saved.name, label=saved.name, kind=kind, mapping=saved.mapping)
         allowed = None
         if options["branch"]:
             branches = dict(Branch.objects.filter(code__in=options["branch"]).values_list("code", "id"))
