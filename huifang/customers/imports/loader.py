@@ -7,7 +7,7 @@ read; `merge_*` runs inside the caller's transaction, so the file lands whole or
 identified by its `line`: the file's line number, or the item's index in an API batch."""
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -111,27 +111,46 @@ def _write(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Seque
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", rows)
 
 
-def stage_customers(rows: Iterable[tuple[int, CustomerRow]], rejects: Iterable[tuple[int, str, str]]) -> None:
-    """One chunk of validated customers (with their line) and of refused lines, in a short transaction."""
+def customer_shaper() -> Callable[[int, CustomerRow], tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
+    """A function turning a validated customer into its staging rows (customer, further phones), made for this
+    connection's database. Called where the row was validated: in a worker process for a large file."""
     iso = not _pg()
+
+    def shape(line: int, row: CustomerRow) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+        opened = row.open_date.isoformat() if iso else row.open_date
+        phones = [(line, *phone) for phone in row.other_phones] if row.other_phones else []
+        return (line, *row[:5], opened, *row[6:18]), phones
+
+    return shape
+
+
+def stage_customers(rows: Iterable[tuple[int, tuple[tuple[Any, ...], list[tuple[Any, ...]]]]],
+                    rejects: Iterable[tuple[int, str, str]]) -> None:
+    """One chunk of shaped customers (customer_shaper) and of refused lines, in a short transaction."""
     customers: list[Sequence[Any]] = []
     phones: list[Sequence[Any]] = []
-    for line, row in rows:
-        opened = row.open_date.isoformat() if iso else row.open_date
-        customers.append((line, *row[:5], opened, *row[6:18]))
-        phones.extend((line, *phone) for phone in row.other_phones)
+    for _, (customer, others) in rows:
+        customers.append(customer)
+        if others:
+            phones.extend(others)
     with transaction.atomic(), connection.cursor() as cursor:
         _write(cursor, CUSTOMERS, CUSTOMER_COLUMNS, customers)
         _write(cursor, PHONES, ("line", "kind", "number", "last4"), phones)
         _write(cursor, REJECTS, ("line", "field", "message"), list(rejects))
 
 
-def stage_events(rows: Iterable[tuple[int, EventRow]], rejects: Iterable[tuple[int, str, str]]) -> None:
+def event_shaper() -> Callable[[int, EventRow], tuple[Any, ...]]:
     adapt = connection.ops.adapt_datetimefield_value
-    staged = [(line, row.customer_no, row.type, adapt(row.occurred_at), row.data, row.source, row.external_id)
-              for line, row in rows]
+
+    def shape(line: int, row: EventRow) -> tuple[Any, ...]:
+        return (line, row.customer_no, row.type, adapt(row.occurred_at), row.data, row.source, row.external_id)
+
+    return shape
+
+
+def stage_events(rows: Iterable[tuple[int, tuple[Any, ...]]], rejects: Iterable[tuple[int, str, str]]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
-        _write(cursor, EVENTS, EVENT_COLUMNS, staged)
+        _write(cursor, EVENTS, EVENT_COLUMNS, [event for _, event in rows])
         _write(cursor, REJECTS, ("line", "field", "message"), list(rejects))
 
 

@@ -113,6 +113,10 @@ def _stage(kind: Kind, check: pipeline.ChunkValidator, items: Iterable[pipeline.
     return read
 
 
+def _shaper(kind: Kind) -> Callable[[int, Any], Any]:
+    return loader.customer_shaper() if kind == "customers" else loader.event_shaper()
+
+
 def _workers_for(path: Path) -> int:
     """Worker processes for validating `path`: none for a small file (forking would cost more than it saves)."""
     return settings.IMPORT_WORKERS if path.stat().st_size >= PARALLEL_FROM_BYTES else 0
@@ -182,7 +186,8 @@ def import_file(
     coded = columns.profile.values
     validate = (_customer_validator(allowed_branch_ids, coded).validate if kind == "customers"
                 else _event_validator(source).validate)
-    check = pipeline.ChunkValidator(validate, columns=list(columns.columns.items()), width=len(table.header))
+    check = pipeline.ChunkValidator(validate, _shaper(kind), columns=list(columns.columns.items()),
+                                    width=len(table.header))
     loader.create_staging(kind)
     try:
         result.read = _stage(kind, check, table.rows, progress, workers=_workers_for(path))
@@ -286,7 +291,7 @@ def _upsert_batch(kind: Kind, records: Sequence[Mapping[str, Any]], *, source: s
 
     loader.create_staging(kind)
     try:
-        read = _stage(kind, pipeline.ChunkValidator(validate), items(), None)
+        read = _stage(kind, pipeline.ChunkValidator(validate, _shaper(kind)), items(), None)
         with transaction.atomic():
             counts = _merge(kind, source=source, allowed_branch_ids=allowed_branch_ids)
             result = BatchResult(counts.created, counts.updated, counts.unchanged, loader.rejected_lines())
