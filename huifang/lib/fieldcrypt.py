@@ -48,7 +48,8 @@ class FieldCipher:
         """A keyed hash of `text` (already normalised by the caller): equal values, equal hashes; without the
         key, no dictionary of ID numbers can be matched against it."""
         # Keyed BLAKE2b is a MAC in one call (RFC 7693), a third of HMAC-SHA256's cost per value.
-        return hashlib.blake2b(text.encode(), key=self._mac_key, digest_size=32).hexdigest()
+        # 128 bits: no collision in any customer base, and half the index of a 256-bit digest.
+        return hashlib.blake2b(text.encode(), key=self._mac_key, digest_size=16).hexdigest()
 
 
 @functools.cache

@@ -345,9 +345,9 @@ REBUILD_INDEXES_FROM = 50_000
 @contextmanager
 def _indexes_rebuilt_after(cursor: Any, tables: Sequence[str], *, adding: int) -> Iterator[None]:
     """For a large load into a small table (the first import of a brokerage): drop the plain secondary indexes of
-    `tables`, let the caller insert, and create them again from their own definitions. Unique indexes stay (the
-    upserts need them). Inside the caller's transaction, so a failure restores them; on PostgreSQL the tables
-    are locked for writing and reading until the commit."""
+    `tables` (and, on PostgreSQL, their foreign keys), let the caller insert, and create them again from their own
+    definitions. Unique indexes stay (the upserts need them). Inside the caller's transaction, so a failure
+    restores them; on PostgreSQL the tables are locked for writing and reading until the commit."""
     if adding < REBUILD_INDEXES_FROM:
         yield
         return
@@ -356,6 +356,7 @@ def _indexes_rebuilt_after(cursor: Any, tables: Sequence[str], *, adding: int) -
         yield
         return
     definitions: list[tuple[str, str]] = []
+    foreign_keys: list[tuple[str, str, str]] = []
     for table in tables:
         if _pg():
             cursor.execute(
@@ -364,18 +365,34 @@ def _indexes_rebuilt_after(cursor: Any, tables: Sequence[str], *, adding: int) -
                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_class x ON x.oid = c.conindid
                                 WHERE x.relname = i.indexname)""",
                 [table])
+            definitions.extend(cursor.fetchall())
+            # Foreign keys too: a row-by-row check queued per inserted row costs more than the inserts
+            # themselves; adding the constraint again checks every row in one join.
+            cursor.execute("SELECT %s, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                           "WHERE conrelid = %s::regclass AND contype = 'f'", [table, table])
+            foreign_keys.extend(cursor.fetchall())
         else:
             cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
                            "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'", [table])
-        definitions.extend(cursor.fetchall())
+            definitions.extend(cursor.fetchall())
+    quote = connection.ops.quote_name
+    if foreign_keys:
+        # No check of earlier statements may still be pending on a table that is altered.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for table, name, _ in foreign_keys:
+        cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
     for name, _ in definitions:
-        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        cursor.execute(f"DROP INDEX {quote(name)}")
+    if foreign_keys:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     yield
     if _pg():
-        # PostgreSQL creates no index on a table with deferred foreign-key checks pending: run them now.
+        # PostgreSQL alters no table and creates no index with deferred checks pending: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # Sort each index in memory rather than in temporary files (for this transaction only).
         cursor.execute(f"SET LOCAL maintenance_work_mem = '{MERGE_CACHE_KIB // 1024}MB'")
+    for table, name, definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
     for _, definition in definitions:
         cursor.execute(definition)
     if _pg():

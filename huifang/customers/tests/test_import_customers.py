@@ -295,3 +295,33 @@ def test_a_customer_made_without_an_opening_date_gets_the_imported_one(tmp_path:
     result = run(_write(tmp_path, "a.csv", HEADER + "0031010000001,张伟,3101,13912345678,20240105,,,,,,\n"))
     assert result.counts()["updated"] == 1
     assert Customer.objects.get().open_date == dt.date(2024, 1, 5)
+
+
+def _foreign_keys() -> set[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            return set()
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND "
+                       "conrelid IN ('customers_customer'::regclass, 'customers_contactpoint'::regclass)")
+        return set(cursor.fetchall())
+
+
+def test_a_first_large_load_keeps_its_foreign_keys_and_still_refuses_what_they_forbid(
+        messy_gbk_export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import IntegrityError, transaction
+
+    from huifang.customers.imports import loader
+
+    monkeypatch.setattr(loader, "REBUILD_INDEXES_FROM", 1)
+    before = _foreign_keys()
+    run(messy_gbk_export)
+    assert _foreign_keys() == before
+    customer = Customer.objects.first()
+    assert customer is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(branch_id=987654)
+        from django.db import connection
+
+        connection.check_constraints()
