@@ -28,7 +28,7 @@ ADVISORY_LOCK = 7_231_001
 
 #: SQLite page cache while merging, in KiB: the secondary indexes (names, ID hashes) fill in random order, and
 #: with the default 2 MiB cache every insert would write out and read back index pages
-MERGE_CACHE_KIB = 256 * 1024
+MERGE_CACHE_KIB = 64 * 1024
 
 
 @contextmanager
