@@ -29,6 +29,8 @@ ADVISORY_LOCK = 7_231_001
 #: SQLite page cache while merging, in KiB: the secondary indexes (names, ID hashes) fill in random order, and
 #: with the default 2 MiB cache every insert would write out and read back index pages
 MERGE_CACHE_KIB = 64 * 1024
+#: PostgreSQL's memory for sorting one index while it is rebuilt (its default, 64 MB, spills a million keys to disk)
+INDEX_SORT_MEMORY_MB = 256
 
 
 @contextmanager
@@ -390,7 +392,7 @@ def _indexes_rebuilt_after(cursor: Any, tables: Sequence[str], *, adding: int) -
         # PostgreSQL alters no table and creates no index with deferred checks pending: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # Sort each index in memory rather than in temporary files (for this transaction only).
-        cursor.execute(f"SET LOCAL maintenance_work_mem = '{MERGE_CACHE_KIB // 1024}MB'")
+        cursor.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_SORT_MEMORY_MB}MB'")
     for table, name, definition in foreign_keys:
         cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
     for _, definition in definitions:
