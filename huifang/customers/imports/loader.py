@@ -255,22 +255,27 @@ def merge_customers(*, source: str, allowed_branch_ids: set[int] | None, now: dt
         if counts.updated:
             _customer_change_events(cursor, source=source, stamp=stamp, customer=customer, phone=phone,
                                     event=event, user=user)
-            cursor.execute(
-                f"""UPDATE {customer} SET name = s.name, branch_id = s.branch_id, open_date = s.open_date,
-                    manager_id = COALESCE(s.manager_id, {customer}.manager_id),
-                    tier = COALESCE(s.tier, {customer}.tier), status = COALESCE(s.status, {customer}.status),
-                    risk_rating = COALESCE(s.risk_rating, {customer}.risk_rating),
-                    assets = COALESCE(s.assets, {customer}.assets), email = COALESCE(s.email, {customer}.email),
-                    id_type = COALESCE(s.id_type, {customer}.id_type),
-                    id_no_encrypted = CASE WHEN s.id_no_hash IS NOT NULL AND s.id_no_hash <> {customer}.id_no_hash
-                        THEN s.id_no_encrypted ELSE {customer}.id_no_encrypted END,
-                    id_no_masked = COALESCE(s.id_no_masked, {customer}.id_no_masked),
-                    id_no_hash = COALESCE(s.id_no_hash, {customer}.id_no_hash),
-                    products = COALESCE(s.products, {customer}.products), tags = COALESCE(s.tags, {customer}.tags),
-                    attributes = COALESCE(s.attributes, {customer}.attributes), updated_at = %s
-                FROM {CUSTOMERS} s WHERE s.existing_id = {customer}.id AND s.state = 'changed'""", [stamp])
         offset = _reserve_new_ids(cursor, customer) if counts.created else 0
-        with _indexes_rebuilt_after(cursor, [customer, phone], adding=counts.created):
+        with _indexes_rebuilt_after(cursor, [customer, phone], rows=counts.created + counts.updated):
+            if counts.updated:
+                cursor.execute(
+                    f"""UPDATE {customer} SET name = s.name, branch_id = s.branch_id, open_date = s.open_date,
+                        manager_id = COALESCE(s.manager_id, {customer}.manager_id),
+                        tier = COALESCE(s.tier, {customer}.tier),
+                        status = COALESCE(s.status, {customer}.status),
+                        risk_rating = COALESCE(s.risk_rating, {customer}.risk_rating),
+                        assets = COALESCE(s.assets, {customer}.assets),
+                        email = COALESCE(s.email, {customer}.email),
+                        id_type = COALESCE(s.id_type, {customer}.id_type),
+                        id_no_encrypted = CASE
+                            WHEN s.id_no_hash IS NOT NULL AND s.id_no_hash <> {customer}.id_no_hash
+                            THEN s.id_no_encrypted ELSE {customer}.id_no_encrypted END,
+                        id_no_masked = COALESCE(s.id_no_masked, {customer}.id_no_masked),
+                        id_no_hash = COALESCE(s.id_no_hash, {customer}.id_no_hash),
+                        products = COALESCE(s.products, {customer}.products),
+                        tags = COALESCE(s.tags, {customer}.tags),
+                        attributes = COALESCE(s.attributes, {customer}.attributes), updated_at = %s
+                    FROM {CUSTOMERS} s WHERE s.existing_id = {customer}.id AND s.state = 'changed'""", [stamp])
             if counts.created:
                 empty_list, empty_object = ("'[]'::jsonb", "'{}'::jsonb") if _pg() else ("'[]'", "'{}'")
                 cursor.execute(
@@ -339,22 +344,23 @@ def _reserve_new_ids(cursor: Any, customer: str) -> int:
     return int(cursor.fetchone()[0] or 0) + 1 - first_line
 
 
-#: rebuild the secondary indexes instead of maintaining them when an import adds more rows than this and more
-#: than the table held: sorting once is several times faster than a million random index inserts
+#: rebuild the secondary indexes instead of maintaining them when an import writes more rows than this and at
+#: least half the table: sorting once is several times faster than a million random index updates
 REBUILD_INDEXES_FROM = 50_000
 
 
 @contextmanager
-def _indexes_rebuilt_after(cursor: Any, tables: Sequence[str], *, adding: int) -> Iterator[None]:
-    """For a large load into a small table (the first import of a brokerage): drop the plain secondary indexes of
+def _indexes_rebuilt_after(cursor: Any, tables: Sequence[str], *, rows: int) -> Iterator[None]:
+    """For a load that writes many rows and at least half as many as the table holds (the first import of a
+    brokerage, a re-import that changes nearly everyone): drop the plain secondary indexes of
     `tables` (and, on PostgreSQL, their foreign keys), let the caller insert, and create them again from their own
     definitions. Unique indexes stay (the upserts need them). Inside the caller's transaction, so a failure
     restores them; on PostgreSQL the tables are locked for writing and reading until the commit."""
-    if adding < REBUILD_INDEXES_FROM:
+    if rows < REBUILD_INDEXES_FROM:
         yield
         return
     cursor.execute(f"SELECT COUNT(*) FROM {tables[0]}")
-    if int(cursor.fetchone()[0]) > adding:
+    if int(cursor.fetchone()[0]) > 2 * rows:
         yield
         return
     definitions: list[tuple[str, str]] = []

@@ -119,8 +119,13 @@ def _write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8-sig") ->
     return path
 
 
+@pytest.mark.parametrize("rebuild_from", [50_000, 1], ids=["indexes-kept", "indexes-rebuilt"])
 def test_a_changed_mobile_and_manager_are_kept_as_changes(tmp_path: Path, branch_a: Branch, manager: User,
-                                                          other_manager: User) -> None:
+                                                          other_manager: User, rebuild_from: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from huifang.customers.imports import loader
+
+    monkeypatch.setattr(loader, "REBUILD_INDEXES_FROM", rebuild_from)
     first = _write(tmp_path, "day1.csv", HEADER + f"0031010000001,张伟,3101,13912345678,20240105,正常,C3,身份证,"
                    f"{GOOD_ID},M001,100\n")
     run(first)
