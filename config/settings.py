@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "huifang.scheduling",
     "huifang.org",
     "huifang.customers",
+    "huifang.surveys",
     "huifang.reports",
     "huifang.demo",
 ]
