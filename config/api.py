@@ -24,6 +24,8 @@ from huifang.org.api import router as org_router
 from huifang.org.auth import ApiClientBearer
 from huifang.org.choices import ApiScope
 from huifang.org.queries import NotFound
+from huifang.surveys.api import responses_router
+from huifang.surveys.api import router as questionnaires_router
 
 
 class ChineseJSONRenderer(JSONRenderer):
@@ -92,5 +94,7 @@ api.add_router("/org", org_router)
 api.add_router("/customers", customers_batch_router, auth=customers_auth)
 api.add_router("/customers", customers_router, auth=customers_auth)
 api.add_router("/events", events_router, auth=events_auth)
+api.add_router("/questionnaires", questionnaires_router)
+api.add_router("/responses", responses_router)
 api.add_router("/audit", audit_router)
 api.add_router("/calendar", calendar_router)

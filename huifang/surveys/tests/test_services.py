@@ -32,7 +32,7 @@ def customer(branch_a: Branch) -> Customer:
 
 @pytest.fixture
 def published(hq_supervisor: User) -> QuestionnaireVersion:
-    draft = services.create_questionnaire(actor=hq_supervisor, code="std_new_account", name="新开户回访问卷",
+    draft = services.create_questionnaire(actor=hq_supervisor, code="test_new_account", name="新开户回访问卷",
                                           questions=QUESTIONS, callback_types=["new_account"], is_template=True)
     return services.publish_version(actor=hq_supervisor, version=draft)
 
