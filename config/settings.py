@@ -162,6 +162,11 @@ TASKS = {
 # Worker processes validating a large import beside the process writing it (0: validate in line).
 IMPORT_WORKERS = env_int("HUIFANG_IMPORT_WORKERS", min(4, os.cpu_count() or 1))
 
+# The rotation hint (surveys/statistics.py): a question whose best answer took this share of at least this many
+# answers in the period is flagged to the HQ supervisor.
+SURVEY_ROTATION_MIN_ANSWERS = env_int("SURVEY_ROTATION_MIN_ANSWERS", 100)
+SURVEY_ROTATION_SHARE = env_int("SURVEY_ROTATION_PERCENT", 90) / 100
+
 # Demo logins are printed by `huifang demo-data`; their shared password comes from here.
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "huifang-demo-2026")
 
