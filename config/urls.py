@@ -15,6 +15,7 @@ urlpatterns = [
     path("org/", include("huifang.org.urls")),
     path("customers/", include("huifang.customers.urls")),
     path("imports/", include("huifang.customers.imports.urls")),
+    path("surveys/", include("huifang.surveys.urls")),
     path("audit/", include("huifang.audit.urls")),
     path("calendar/", include("huifang.calendars.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -45,3 +45,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 # Roles whose members are staff (may open the administration pages).
 STAFF_ROLES = {Role.ADMIN}
+
+# the questionnaire designer (问卷设计): HQ designs and publishes; branch operators see the questionnaires
+SURVEY_MODELS = ("questionnaire", "questionnaireversion")
+ROLE_PERMISSIONS[Role.HQ_SUPERVISOR] += _all("surveys", SURVEY_MODELS, ("add", "change", "view"))
+ROLE_PERMISSIONS[Role.BRANCH_OPERATOR] += _all("surveys", SURVEY_MODELS, ("view",))

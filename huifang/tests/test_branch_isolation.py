@@ -55,6 +55,7 @@ def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, m
                                          id_no_hash=field_cipher().lookup_hash(ID_NO_A))
     phone_a = ContactPoint.objects.create(customer=customer_a, kind="mobile", number="13900001111")
     _import_run_of(branch_a, person_a)
+    _questionnaire_of(branch_a, hq_supervisor)
     return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a, customer_a, phone_a)
 
 
@@ -76,6 +77,23 @@ def _import_run_a(world: World) -> dict[str, Any]:
     return {"run_id": ImportRun.objects.get(file_name=IMPORT_FILE_A, branch=world.branch_a).pk}
 
 
+QUESTIONNAIRE_A = "浦东开户回访问卷"
+
+
+def _questionnaire_of(branch: Branch, user: User) -> None:
+    """A questionnaire owned by `branch` (the designer lists, opens, previews and exports it)."""
+    from huifang.surveys.services import create_questionnaire
+
+    create_questionnaire(actor=user, code=f"pd_{branch.code}", name=QUESTIONNAIRE_A, owner_branch=branch,
+                         questions=[{"code": "Q1", "kind": "yes_no", "text": "是否本人"}])
+
+
+def _questionnaire_a(world: World) -> dict[str, Any]:
+    from huifang.surveys.models import Questionnaire
+
+    return {"questionnaire_id": Questionnaire.objects.get(name=QUESTIONNAIRE_A).pk}
+
+
 # route name (pages) or API path -> the URL parameters naming an object of branch A (read with GET)
 OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "customers:detail": lambda w: {"customer_no": w.customer_a.customer_no},
@@ -88,6 +106,9 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "/api/v1/org/departments/{department_id}": lambda w: {"department_id": w.department_a.pk},
     "imports:run": _import_run_a,
     "imports:rejects": _import_run_a,
+    "surveys:designer": _questionnaire_a,
+    "surveys:preview": _questionnaire_a,
+    "surveys:export": _questionnaire_a,
 }
 
 # routes that act on an object of branch A with POST: same rule, and nothing happens for the outsider
@@ -111,6 +132,7 @@ LIST_ROUTES: dict[str, str] = {
     "/api/v1/org/teams": "浦东二组",
     "/api/v1/org/departments": "浦东运营部",
     "imports:index": IMPORT_FILE_A,
+    "surveys:list": QUESTIONNAIRE_A,
 }
 
 # routes that hold no branch data, with the reason
@@ -140,6 +162,9 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "calendars:import_year": "the national calendar (administrators only)",
     "imports:upload": "imports into the own branch only (customers/tests/test_import_page.py)",
     "imports:mapping": "a waiting upload of the own session only (customers/tests/test_import_page.py)",
+    "surveys:create": "creates a questionnaire of the own branch (surveys/tests/test_designer.py)",
+    "surveys:import": "creates or drafts a questionnaire of the own branch (surveys/tests/test_designer.py)",
+    "surveys:save": "POST on a questionnaire: 404 for another branch's in surveys/tests/test_designer.py",
 }
 CALENDAR_PREFIX = "/api/v1/calendar/"  # the national calendar holds no branch data
 
