@@ -236,3 +236,82 @@ def test_conditions_read_as_words() -> None:
     assert describe_condition({"all": [{"q": "Q1", "op": "eq", "value": "yes"},
                                        {"q": "Q4", "op": "in", "value": ["A", "B"]}]}) == "Q1 = 是 且 Q4 为 A、B 之一"
     assert describe_condition({"q": "Q3", "op": "not_answered"}) == "Q3 未回答"
+
+
+DRAG_THIRD_ABOVE_SECOND = """() => {
+  const data = new DataTransfer();
+  const handle = document.querySelector("#card-3 .drag-handle");
+  const target = document.querySelector("#card-2");
+  const box = target.getBoundingClientRect();
+  handle.dispatchEvent(new DragEvent("dragstart", {bubbles: true, dataTransfer: data}));
+  target.dispatchEvent(new DragEvent("dragover", {bubbles: true, cancelable: true, dataTransfer: data,
+                                                  clientX: box.left + 20, clientY: box.top + 5}));
+  target.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: data}));
+  handle.dispatchEvent(new DragEvent("dragend", {bubbles: true, dataTransfer: data}));
+}"""
+
+
+@pytest.mark.browser
+def test_in_a_browser_hq_designs_publishes_and_a_broken_draft_is_refused(live_server: Any,
+                                                                        hq_supervisor: User) -> None:
+    from huifang.conftest import PASSWORD
+    from huifang.tests.browser import chromium
+
+    logic = '{"show_if": {"q": "Q2", "op": "lte", "value": 2}}'
+    with chromium() as browser:
+        context = browser.new_context(locale="zh-CN")
+        page = context.new_page()
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", "hq_supervisor")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        page.click("nav >> text=问卷")
+        page.fill("#id_new-code", "sat_check")
+        page.fill("#id_new-name", "满意度回访")
+        page.click("#create button[type=submit]")
+        page.wait_for_selector("#designer-form")
+        # Q1 is the identity check every new questionnaire starts with; add a rating and a text question.
+        page.click("#add-question")
+        page.wait_for_selector("select[name=q1-kind]")
+        with page.expect_response(lambda r: r.url.endswith("/save/")):
+            page.select_option("select[name=q1-kind]", "rating")
+        page.wait_for_selector("input[name=q1-scale_max]")
+        page.fill("input[name=q1-text]", "满意度")
+        page.fill("input[name=q1-scale_labels]", "1=很不满意；5=非常满意")
+        page.click("#add-question")
+        page.wait_for_selector("input[name=q2-text]")
+        page.fill("input[name=q2-text]", "不满意原因")
+        page.fill("textarea[name=q2-script]", "{客户姓名}您好，请问哪里做得不好？")
+        page.fill("textarea[name=q2-logic]", logic)
+        page.click("#save-draft")
+        page.wait_for_selector("#designer-saved")
+        page.wait_for_selector("#preview-Q3 >> text=仅当 Q2 ≤ 2 时显示")
+        assert "张伟您好，请问哪里做得不好？" in page.inner_text("#preview")
+        assert "很不满意" in page.inner_text("#preview-Q2")
+        page.screenshot(path="/tmp/huifang-designer.png", full_page=True)
+        page.click("#publish")
+        page.wait_for_selector("text=第 1 版已发布。")
+        questionnaire = Questionnaire.objects.get(code="sat_check")
+        published = questionnaire.versions.get(state=VersionState.PUBLISHED)
+        assert [q["kind"] for q in published.definition] == ["yes_no", "rating", "text"]
+        assert published.definition[2]["logic"] == json.loads(logic)
+        # The new draft (version 2): Q2 made to depend on the later Q3 cannot be published.
+        page.fill("textarea[name=q1-logic]", '{"show_if": {"q": "Q3", "op": "answered"}}')
+        page.click("#publish")
+        page.wait_for_selector("#designer-errors")
+        errors = page.inner_text("#designer-errors")
+        assert "未发布" in errors and "Q2“满意度”：条件只能引用前面的题目，Q3 在它之后" in errors
+        assert "Q3 在它之后" in page.inner_text("#card-2 .card-errors")
+        page.screenshot(path="/tmp/huifang-designer-refused.png", full_page=True)
+        assert questionnaire.versions.get(state=VersionState.DRAFT).number == 2
+        assert questionnaire.versions.get(state=VersionState.PUBLISHED).number == 1
+        # Dragging the third card above the second saves the new order (the drag events dispatched in the page:
+        # Playwright's mouse-driven drag does not start an HTML5 drag from the handle in headless Chromium).
+        page.fill("textarea[name=q1-logic]", "")
+        with page.expect_response(lambda r: r.url.endswith("/save/")):
+            page.evaluate(DRAG_THIRD_ABOVE_SECOND)
+        page.wait_for_selector("#card-2[data-code=Q3]")
+        draft = questionnaire.versions.get(state=VersionState.DRAFT)
+        assert [q["code"] for q in draft.definition] == ["Q1", "Q3", "Q2"]
+        context.close()

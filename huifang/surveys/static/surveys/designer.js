@@ -35,6 +35,13 @@
     dragged = null;
     if (changed && form) form.requestSubmit();
   });
+  // A refused save or publish answers 422 with the cards and their messages: show it (htmx skips 4xx).
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.xhr.status === 422 && event.target.id === "designer-form") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("change", (event) => {
     const target = event.target;
     if (target instanceof HTMLSelectElement && target.hasAttribute("data-kind") && target.form) {
