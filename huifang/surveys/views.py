@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -370,7 +371,8 @@ def export(request: HtmxHttpRequest, questionnaire_id: int) -> HttpResponse:
     version = shown_version(questionnaire, request.GET.get("version"))
     body = json.dumps(export_version(version), ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{questionnaire.code}-v{version.number}.json"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{questionnaire.code}-v{version.number}.json")
     return response
 
 
