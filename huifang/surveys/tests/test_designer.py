@@ -306,3 +306,19 @@ def test_in_a_browser_hq_designs_publishes_and_a_broken_draft_is_refused(live_se
         draft = questionnaire.versions.get(state=VersionState.DRAFT)
         assert [q["code"] for q in draft.definition] == ["Q1", "Q3", "Q2"]
         context.close()
+
+
+def test_the_list_costs_the_same_queries_for_more_questionnaires(login: Login, hq_supervisor: User) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(hq_supervisor)
+    _draft(hq_supervisor, code="first")
+    client.get(reverse("surveys:list"))  # the session and permission caches warm
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("surveys:list"))
+    for n in range(3):
+        services.publish_version(actor=hq_supervisor, version=_draft(hq_supervisor, code=f"more_{n}"))
+    with CaptureQueriesContext(connection) as more:
+        assert "more_2" in client.get(reverse("surveys:list")).content.decode()
+    assert len(more) == len(few)
