@@ -162,6 +162,9 @@ TASKS = {
 # Worker processes validating a large import beside the process writing it (0: validate in line).
 IMPORT_WORKERS = env_int("HUIFANG_IMPORT_WORKERS", min(4, os.cpu_count() or 1))
 
+# The firm's name as scripts say it ({公司名称}).
+COMPANY_NAME = env_str("HUIFANG_COMPANY_NAME", "示例证券")
+
 # The rotation hint (surveys/statistics.py): a question whose best answer took this share of at least this many
 # answers in the period is flagged to the HQ supervisor.
 SURVEY_ROTATION_MIN_ANSWERS = env_int("SURVEY_ROTATION_MIN_ANSWERS", 100)

@@ -50,3 +50,7 @@ STAFF_ROLES = {Role.ADMIN}
 SURVEY_MODELS = ("questionnaire", "questionnaireversion")
 ROLE_PERMISSIONS[Role.HQ_SUPERVISOR] += _all("surveys", SURVEY_MODELS, ("add", "change", "view"))
 ROLE_PERMISSIONS[Role.BRANCH_OPERATOR] += _all("surveys", SURVEY_MODELS, ("view",))
+# filling in questionnaires (答卷): whoever calls customers, and their supervisors, who also read the answers
+for _role in (Role.AGENT, Role.TEAM_LEAD, Role.BRANCH_OPERATOR, Role.HQ_SUPERVISOR):
+    ROLE_PERMISSIONS[_role] += _all("surveys", ("response",), ("add", "view"))
+ROLE_PERMISSIONS[Role.AUDITOR] += _all("surveys", ("questionnaire", "questionnaireversion", "response"), ("view",))

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from huifang.customers.models import Customer
 from huifang.org.models import Branch
-from huifang.org.scoping import BranchScopedQuerySet, branch_q
+from huifang.org.scoping import BranchScopedQuerySet
 from huifang.surveys.choices import ResponseStatus, VersionState
 
 
@@ -19,8 +19,9 @@ class QuestionnaireQuerySet(BranchScopedQuerySet):
     branch_path = "owner_branch"
 
     def usable_by(self, principal: object) -> "QuestionnaireQuerySet":
-        """Company questionnaires (no owner branch) and those of the principal's branches."""
-        return self.filter(Q(owner_branch__isnull=True) | branch_q(principal, "owner_branch"))
+        """Company questionnaires (no owner branch) and those of the principal's branches (HQ: all)."""
+        # Two querysets, not Q(...) | branch_q(...): for HQ branch_q is an empty Q(), which an OR drops.
+        return self.visible_to(principal) | self.filter(owner_branch__isnull=True)
 
 
 class Questionnaire(models.Model):

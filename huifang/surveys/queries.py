@@ -13,10 +13,7 @@ from huifang.surveys.models import Questionnaire, QuestionnaireVersion
 
 def visible_questionnaires(user: Any) -> QuerySet[Questionnaire]:
     """Company questionnaires and those of the user's branch (HQ: all), with their owner branch."""
-    # usable_by alone misses the branch questionnaires for HQ (`Q(...) | Q()` drops the empty Q), so the
-    # branch-scoped rows are added explicitly.
-    questionnaires = Questionnaire.objects.usable_by(user) | Questionnaire.objects.visible_to(user)
-    return questionnaires.select_related("owner_branch")
+    return Questionnaire.objects.usable_by(user).select_related("owner_branch")
 
 
 def questionnaire_list(user: Any) -> QuerySet[Questionnaire]:

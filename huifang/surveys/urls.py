@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huifang.surveys import views
+from huifang.surveys import respond, views
 
 app_name = "surveys"
 urlpatterns = [
@@ -11,4 +11,9 @@ urlpatterns = [
     path("<int:questionnaire_id>/save/", views.save, name="save"),
     path("<int:questionnaire_id>/preview/", views.preview, name="preview"),
     path("<int:questionnaire_id>/export/", views.export, name="export"),
+    # filling in (答卷): surveys/respond.py
+    path("responses/new/", respond.start, name="start"),
+    path("responses/<int:response_id>/", respond.respond, name="respond"),
+    path("responses/<int:response_id>/answer/", respond.answer, name="answer"),
+    path("responses/<int:response_id>/finish/", respond.finish, name="finish"),
 ]

@@ -1,0 +1,119 @@
+"""Filling in a questionnaire on the page: every answer is saved as it is given, a reload shows where the response
+stands, logic is followed, bad answers are refused with the reason, another branch's response is not found."""
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from huifang.customers.models import Customer
+from huifang.org.models import Branch, User
+from huifang.surveys import services
+from huifang.surveys.choices import ResponseStatus
+from huifang.surveys.models import QuestionnaireVersion, Response
+
+QUESTIONS: list[dict[str, Any]] = [
+    {"code": "Q1", "kind": "yes_no", "text": "是否本人", "script": "您好，请问是{客户姓名}本人吗？", "must_pass": True},
+    {"code": "Q2", "kind": "rating", "text": "满意度", "script": "请为{营业部}的服务打分。",
+     "scale": {"min": 1, "max": 5, "labels": {"1": "很不满意", "5": "非常满意"}}},
+    {"code": "Q3", "kind": "text", "text": "不满意原因", "script": "请问哪里做得不好？", "requirement": "soft",
+     "logic": {"show_if": {"q": "Q2", "op": "lte", "value": 2}}},
+    {"code": "Q4", "kind": "multiple", "text": "常用渠道", "script": "您平时用哪些方式交易？",
+     "options": [{"code": "APP", "label": "手机APP"}, {"code": "O", "label": "其他", "other": True}]},
+]
+
+
+@pytest.fixture
+def version(hq_supervisor: User) -> QuestionnaireVersion:
+    draft = services.create_questionnaire(actor=hq_supervisor, code="page_q", name="页面问卷", questions=QUESTIONS)
+    return services.publish_version(actor=hq_supervisor, version=draft)
+
+
+@pytest.fixture
+def customer(branch_a: Branch) -> Customer:
+    return Customer.objects.create(customer_no="0031010000001", name="张伟", branch=branch_a,
+                                   open_date=dt.date(2025, 1, 6))
+
+
+@pytest.fixture
+def agent(agent_a: User) -> Client:
+    agent_a.user_permissions.add(Permission.objects.get(codename="add_response"))
+    client = Client()
+    client.force_login(agent_a)
+    return client
+
+
+def start(client: Client, version: QuestionnaireVersion, customer_no: str = "0031010000001") -> Any:
+    return client.post(reverse("surveys:start"), {"version": version.pk, "customer_no": customer_no})
+
+
+def test_starting_shows_the_first_question_with_the_script_filled(agent: Client, version: QuestionnaireVersion,
+                                                                  customer: Customer) -> None:
+    started = start(agent, version)
+    assert started.status_code == 302
+    page = agent.get(started["Location"]).content.decode()
+    assert "您好，请问是张伟本人吗？" in page and 'data-question="Q1"' in page
+
+
+def test_each_answer_is_saved_at_once_and_a_reload_loses_nothing(agent: Client, version: QuestionnaireVersion,
+                                                                 customer: Customer) -> None:
+    start(agent, version)
+    response = Response.objects.get()
+    url = reverse("surveys:answer", args=[response.pk])
+    agent.post(url, {"question": "Q1", "value": "yes"})
+    shown = agent.post(url, {"question": "Q2", "value": "2"}).content.decode()
+    assert 'id="current-question" data-question="Q3"' in shown  # show_if: rating ≤ 2
+    assert services.answers_of(response) == {"Q1": "yes", "Q2": 2}
+    reloaded = agent.get(reverse("surveys:respond", args=[response.pk])).content.decode()
+    assert 'data-question="Q3"' in reloaded and "请问哪里做得不好？" in reloaded
+    assert reloaded.count('<tr data-question="') == 2
+
+
+def test_a_refused_answer_names_the_reason_and_saves_nothing(agent: Client, version: QuestionnaireVersion,
+                                                             customer: Customer) -> None:
+    start(agent, version)
+    response = Response.objects.get()
+    url = reverse("surveys:answer", args=[response.pk])
+    agent.post(url, {"question": "Q1", "value": "yes"})
+    agent.post(url, {"question": "Q2", "value": "5"})
+    refused = agent.post(url, {"question": "Q4", "value": ["O"]})
+    assert refused.status_code == 422 and "请注明具体内容" in refused.content.decode()
+    assert "Q4" not in services.answers_of(response)
+    agent.post(url, {"question": "Q4", "value": ["APP", "O"], "other_text": "营业部柜台"})
+    finished = agent.post(reverse("surveys:finish", args=[response.pk])).content.decode()
+    response.refresh_from_db()
+    assert response.status == ResponseStatus.COMPLETE
+    assert "已完成" in finished or "Complete" in finished
+
+
+def test_not_the_owner_ends_the_questionnaire(agent: Client, version: QuestionnaireVersion,
+                                              customer: Customer) -> None:
+    start(agent, version)
+    response = Response.objects.get()
+    agent.post(reverse("surveys:answer", args=[response.pk]), {"question": "Q1", "value": "no"})
+    response.refresh_from_db()
+    assert response.status == ResponseStatus.NOT_OWNER
+
+
+def test_another_branchs_customer_and_response_are_not_found(version: QuestionnaireVersion, customer: Customer,
+                                                             agent_b: User, agent: Client) -> None:
+    agent_b.user_permissions.add(Permission.objects.get(codename="add_response"))
+    outsider = Client()
+    outsider.force_login(agent_b)
+    assert start(outsider, version).status_code == 400
+    start(agent, version)
+    response = Response.objects.get()
+    assert outsider.get(reverse("surveys:respond", args=[response.pk])).status_code == 404
+    answered = outsider.post(reverse("surveys:answer", args=[response.pk]), {"question": "Q1", "value": "yes"})
+    assert answered.status_code == 404
+    assert services.answers_of(response) == {}
+
+
+def test_answering_needs_the_permission(version: QuestionnaireVersion, customer: Customer,
+                                        auditor: User) -> None:
+    client = Client()
+    client.force_login(auditor)
+    assert start(client, version).status_code == 403
