@@ -117,3 +117,47 @@ def test_answering_needs_the_permission(version: QuestionnaireVersion, customer:
     client = Client()
     client.force_login(auditor)
     assert start(client, version).status_code == 403
+
+
+@pytest.mark.browser
+def test_in_a_browser_an_agent_fills_a_branching_questionnaire_and_a_reload_loses_nothing(
+        live_server: Any, hq_supervisor: User, agent_a: User, branch_a: Branch) -> None:
+    from huifang.conftest import PASSWORD
+    from huifang.tests.browser import chromium
+
+    draft = services.create_questionnaire(actor=hq_supervisor, code="page_q", name="页面问卷", questions=QUESTIONS)
+    services.publish_version(actor=hq_supervisor, version=draft)
+    Customer.objects.create(customer_no="0031010000001", name="张伟", branch=branch_a, open_date=dt.date(2025, 1, 6))
+    with chromium() as browser:
+        page = browser.new_context(locale="zh-CN").new_page()
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", "agent_a")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        page.goto(f"{live_server.url}/surveys/responses/new/")
+        page.fill("input[name=customer_no]", "0031010000001")
+        page.click("button[type=submit].primary")
+        page.wait_for_selector("#current-question[data-question=Q1]")
+        assert "您好，请问是张伟本人吗？" in page.inner_text("#current-question")
+        page.check("#current-question input[value=yes]")
+        page.click("#current-question button[type=submit]")
+        page.wait_for_selector("#current-question[data-question=Q2]")
+        page.check("#current-question input[value='2']")
+        page.click("#current-question button[type=submit]")
+        # the rating of 2 shows the follow-up question (show_if Q2 <= 2)
+        page.wait_for_selector("#current-question[data-question=Q3]")
+        page.reload()
+        page.wait_for_selector("#current-question[data-question=Q3]")
+        assert page.locator("#answers tbody tr").count() == 2
+        page.fill("#current-question textarea[name=value]", "排队太久")
+        page.click("#current-question button[type=submit]")
+        page.wait_for_selector("#current-question[data-question=Q4]")
+        page.check("#current-question input[value=APP]")
+        page.click("#current-question button[type=submit]")
+        page.wait_for_selector("text=所有题目都已回答。")
+        page.click("text=结束答卷")
+        page.wait_for_selector("#response-status >> text=已完成")
+    response = Response.objects.get()
+    assert services.answers_of(response) == {"Q1": "yes", "Q2": 2, "Q3": "排队太久", "Q4": ["APP"]}
+    assert response.status == ResponseStatus.COMPLETE
