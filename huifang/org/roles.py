@@ -49,7 +49,8 @@ STAFF_ROLES = {Role.ADMIN}
 # the questionnaire designer (问卷设计): HQ designs and publishes; branch operators see the questionnaires
 SURVEY_MODELS = ("questionnaire", "questionnaireversion")
 ROLE_PERMISSIONS[Role.HQ_SUPERVISOR] += _all("surveys", SURVEY_MODELS, ("add", "change", "view"))
-ROLE_PERMISSIONS[Role.BRANCH_OPERATOR] += _all("surveys", SURVEY_MODELS, ("view",))
+# branch operators adapt copies of the company templates for their own branch (适用单位)
+ROLE_PERMISSIONS[Role.BRANCH_OPERATOR] += _all("surveys", SURVEY_MODELS, ("add", "change", "view"))
 # filling in questionnaires (答卷): whoever calls customers, and their supervisors, who also read the answers
 for _role in (Role.AGENT, Role.TEAM_LEAD, Role.BRANCH_OPERATOR, Role.HQ_SUPERVISOR):
     ROLE_PERMISSIONS[_role] += _all("surveys", ("response",), ("add", "view"))

@@ -31,11 +31,16 @@ def access_response(user: Any, response_id: Any) -> Response:
 
 
 def script_values(response: Response, agent: Any) -> dict[str, str]:
-    """What a script's placeholders are filled with: the customer, the agent; the callback's event (product,
-    amount, date) arrives with the callbacks module and stays visible as 【产品名称】 until then."""
+    """What a script's placeholders are filled with: the customer (also as {客户.<field>}), the agent; the
+    callback's event (product, amount, date, {事件.<key>}) arrives with the callbacks module and stays visible as
+    【产品名称】 until then."""
     customer = response.customer
     manager = customer.manager
-    return {
+    # {客户.<field>}: any field of the customer, its free attributes included ({客户.birthday})
+    fields = {f"客户.{key}": value for key, value in (customer.attributes or {}).items()}
+    fields.update({f"客户.{name}": getattr(customer, name) for name in
+                   ("customer_no", "name", "tier", "status", "risk_rating", "assets", "email", "open_date")})
+    return {**{key: "" if value is None else str(value) for key, value in fields.items()},
         "客户姓名": customer.name, "客户编号": customer.customer_no, "营业部": customer.branch.name,
         "客户经理": (manager.name or manager.username) if manager else "",
         "开户日期": customer.open_date.isoformat() if customer.open_date else "",

@@ -219,3 +219,21 @@ def finish_response(*, actor: Any, response: Response) -> Response:
     response.finished_at = timezone.now()
     response.save(update_fields=["status", "finished_at", "updated_at"])
     return response
+
+
+@transaction.atomic
+def copy_questionnaire(*, actor: Any, source: Questionnaire, code: str, name: str,
+                       owner_branch: Any = None) -> QuestionnaireVersion:
+    """A branch's own questionnaire made from a template (是否模板): the template's published questions become
+    the first draft of the copy, which the branch then adapts and publishes. The copy remembers its source."""
+    if not source.is_template:
+        raise QuestionnaireError(f"问卷 {source.code} 不是模板，不能复制")
+    published = source.versions.filter(state=VersionState.PUBLISHED).first()
+    if published is None:
+        raise QuestionnaireError(f"模板 {source.code} 还没有发布的版本")
+    version = create_questionnaire(actor=actor, code=code, name=name, questions=published.definition,
+                                   description=source.description, callback_types=list(source.callback_types),
+                                   owner_branch=owner_branch)
+    Questionnaire.objects.filter(pk=version.questionnaire_id).update(copied_from=source)
+    version.questionnaire.copied_from = source
+    return version

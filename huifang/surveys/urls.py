@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:questionnaire_id>/save/", views.save, name="save"),
     path("<int:questionnaire_id>/preview/", views.preview, name="preview"),
     path("<int:questionnaire_id>/export/", views.export, name="export"),
+    path("<int:questionnaire_id>/copy/", views.copy, name="copy"),
     # filling in (答卷): surveys/respond.py
     path("responses/new/", respond.start, name="start"),
     path("responses/<int:response_id>/", respond.respond, name="respond"),

@@ -35,6 +35,7 @@ from huifang.surveys.queries import (
 )
 from huifang.surveys.services import (
     QuestionnaireError,
+    copy_questionnaire,
     create_questionnaire,
     export_version,
     import_questionnaire,
@@ -111,6 +112,28 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         version = create_questionnaire(actor=actor, code=form.cleaned_data["code"], name=form.cleaned_data["name"],
                                        questions=[FIRST_QUESTION], owner_branch=_owner_branch(actor))
     except QuestionnaireError as error:
+        for message in error.messages:
+            form.add_error(None, message)
+        return _list_page(request, create_form=form, status=422)
+    return redirect("surveys:designer", questionnaire_id=version.questionnaire_id)
+
+
+@login_required
+@require_POST
+def copy(request: HtmxHttpRequest, questionnaire_id: int) -> HttpResponse:
+    """A template copied into a questionnaire of the user's own (for a branch user: the branch's), opened in the
+    designer to adapt it."""
+    actor = _creator(request)
+    source = access_questionnaire(actor, questionnaire_id)
+    branch = _owner_branch(actor)
+    code = (request.POST.get("code") or f"{source.code}_{branch.code if branch else 'copy'}").strip()
+    name = (request.POST.get("name") or source.name).strip()
+    try:
+        version = copy_questionnaire(actor=actor, source=source, code=code, name=name, owner_branch=branch)
+    except QuestionnaireError as error:
+        # The refusal shows in the create form, filled with the code and name the copy would have had.
+        form = CreateQuestionnaireForm({"new-code": code, "new-name": name}, prefix="new")
+        form.is_valid()
         for message in error.messages:
             form.add_error(None, message)
         return _list_page(request, create_form=form, status=422)

@@ -98,6 +98,19 @@ def test_not_the_owner_ends_the_questionnaire(agent: Client, version: Questionna
     assert response.status == ResponseStatus.NOT_OWNER
 
 
+def test_scripts_read_any_customer_field_and_attribute(customer: Customer, version: QuestionnaireVersion,
+                                                      agent_a: User) -> None:
+    from huifang.surveys.respond import script_values
+    from huifang.surveys.rules import fill_script
+
+    customer.attributes = {"birthday": "1990-06-05"}
+    customer.save()
+    response = services.start_response(actor=agent_a, version=version, customer=customer)
+    values = script_values(response, agent_a)
+    assert fill_script("{客户姓名}，生日{客户.birthday}，风险等级{客户.risk_rating}，{产品名称}", values) == \
+        "张伟，生日1990-06-05，风险等级【客户.risk_rating】，【产品名称】"  # no rating on record: left visible
+
+
 def test_another_branchs_customer_and_response_are_not_found(version: QuestionnaireVersion, customer: Customer,
                                                              agent_b: User, agent: Client) -> None:
     agent_b.user_permissions.add(Permission.objects.get(codename="add_response"))
