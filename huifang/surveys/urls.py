@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:questionnaire_id>/preview/", views.preview, name="preview"),
     path("<int:questionnaire_id>/export/", views.export, name="export"),
     path("<int:questionnaire_id>/copy/", views.copy, name="copy"),
+    path("<int:questionnaire_id>/statistics/", views.statistics, name="statistics"),
     # filling in (答卷): surveys/respond.py
     path("responses/new/", respond.start, name="start"),
     path("responses/<int:response_id>/", respond.respond, name="respond"),

@@ -6,15 +6,18 @@ kind) posts the whole list, which services.save_draft checks and stores; the car
 posted, so a refused change loses nothing and its messages stand at the question they name. Who may design:
 queries.may_design; viewing needs `surveys.view_questionnaire`."""
 
+import datetime as dt
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from huifang.lib.web import HtmxHttpRequest
 from huifang.org.scoping import sees_all_branches
 from huifang.surveys import rules
+from huifang.surveys.choices import VersionState
 from huifang.surveys.forms import CreateQuestionnaireForm, ImportQuestionnaireForm
 from huifang.surveys.models import Questionnaire, QuestionnaireVersion
 from huifang.surveys.queries import (
@@ -43,6 +47,7 @@ from huifang.surveys.services import (
     publish_version,
     save_draft,
 )
+from huifang.surveys.statistics import best_value, question_statistics, rotation_hints
 
 #: the customer the preview fills the scripts with
 SAMPLE_VALUES = {"客户姓名": "张伟", "客户编号": "0031010000001", "营业部": "上海浦东营业部", "客户经理": "王经理",
@@ -470,3 +475,38 @@ def preview(request: HtmxHttpRequest, questionnaire_id: int) -> HttpResponse:
     questionnaire = access_questionnaire(_viewer(request), questionnaire_id)
     version = shown_version(questionnaire, request.GET.get("version"))
     return render(request, "surveys/_preview.html", {"questionnaire": questionnaire, **_preview_context(version)})
+
+
+# --- statistics -------------------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def statistics(request: HtmxHttpRequest, questionnaire_id: int) -> HttpResponse:
+    """The answers per question of the published version over a period (default: the last 30 days), counted over
+    the responses of the customers the user sees; questions due for rotation are marked."""
+    _viewer(request)
+    questionnaire = access_questionnaire(request.user, questionnaire_id)
+    version = questionnaire.versions.filter(state=VersionState.PUBLISHED).first()
+    today = timezone.localdate()
+    try:
+        first = dt.date.fromisoformat(request.GET.get("from") or (today - dt.timedelta(days=29)).isoformat())
+        last = dt.date.fromisoformat(request.GET.get("to") or today.isoformat())
+    except ValueError:
+        return HttpResponse("日期格式应为 YYYY-MM-DD", status=400)
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(first, dt.time(), zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+    rows = question_statistics(version=version, start=start, end=end, user=request.user) if version else []
+    definition = rules.parse_definition(version.definition) if version else None
+    flagged = {hint.question for hint in rotation_hints(since=start, until=end)
+               if version and hint.questionnaire == questionnaire.code}
+    table = []
+    for row in rows:
+        question = definition.question(row.code) if definition else None
+        best = best_value(question) if question else None
+        table.append({"stats": row, "flagged": row.code in flagged, "best": best,
+                      "values": [(row.labels.get(value, value), count, round(100 * count / row.answered))
+                                 for value, count in sorted(row.counts.items(), key=lambda item: -item[1])]})
+    return render(request, "surveys/statistics.html", {
+        "questionnaire": questionnaire, "version": version, "rows": table, "first": first, "last": last,
+        "min_answers": settings.SURVEY_ROTATION_MIN_ANSWERS, "share": round(100 * settings.SURVEY_ROTATION_SHARE)})

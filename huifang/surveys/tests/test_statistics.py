@@ -78,3 +78,34 @@ def test_the_command_prints_the_hints(version: QuestionnaireVersion, branch_a: B
     out = StringIO()
     call_command("surveys", "rotation-hints", stdout=out)
     assert "stats_q 第 1 版 Q2“服务态度”：3 个回答中 100% 为“5”" in out.getvalue()
+
+
+def test_the_statistics_page_shows_the_distribution_and_marks_rotation(
+        version: QuestionnaireVersion, branch_a: Branch, hq_supervisor: User, settings: Any) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.SURVEY_ROTATION_MIN_ANSWERS = 3
+    answer_many(version, branch_a, [5, 5, 5])
+    client = Client()
+    client.force_login(hq_supervisor)
+    page = client.get(reverse("surveys:statistics", args=[version.questionnaire_id])).content.decode()
+    q2 = page[page.index('id="stats-Q2"'):page.index('id="stats-Q3"')]
+    assert "100%" in q2 and ("轮换" in q2 or "rotate" in q2)
+    assert client.get(reverse("surveys:statistics", args=[version.questionnaire_id]) + "?from=x").status_code == 400
+
+
+def test_the_statistics_count_only_the_customers_a_branch_sees(
+        version: QuestionnaireVersion, branch_a: Branch, operator_a: User, make_user: Any) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from huifang.org.choices import Role
+
+    answer_many(version, branch_a, [5, 4])
+    branch_b = Branch.objects.create(code="4401", name="广州天河营业部")
+    operator_b = make_user(branch_b, Role.BRANCH_OPERATOR, username="operator_b")
+    client = Client()
+    client.force_login(operator_b)
+    page = client.get(reverse("surveys:statistics", args=[version.questionnaire_id])).content.decode()
+    assert "0 answered" in page or "0 人回答" in page
