@@ -148,6 +148,8 @@ def start_response(*, actor: Any, version: QuestionnaireVersion, customer: Custo
     """A new response to a published version, positioned at its first question."""
     if version.state != VersionState.PUBLISHED:
         raise QuestionnaireError("只能对已发布的版本作答")
+    if not applies_to(version.questionnaire, customer.branch):
+        raise QuestionnaireError(f"问卷 {version.questionnaire.code} 不适用于{customer.branch.name}的客户")
     step = rules.first_step(definition_of(version), {})
     return Response.objects.create(version=version, customer=customer, channel=channel, started_by=_user(actor),
                                    current_question=step.question or "")
@@ -237,3 +239,36 @@ def copy_questionnaire(*, actor: Any, source: Questionnaire, code: str, name: st
     Questionnaire.objects.filter(pk=version.questionnaire_id).update(copied_from=source)
     version.questionnaire.copied_from = source
     return version
+
+
+@transaction.atomic
+def update_questionnaire(*, actor: Any, questionnaire: Questionnaire, name: str, description: str,
+                         callback_types: list[str], is_template: bool, branches: list[Any]) -> Questionnaire:
+    """Change what a questionnaire is (not its questions, which are versioned): name, description, the callback
+    types it serves, the template flag and the branches it applies to (适用单位; none: every branch). A branch's own
+    questionnaire applies to that branch only. Side effect: an audit entry."""
+    from huifang.surveys.choices import CALLBACK_TYPES
+
+    name = name.strip()
+    if not name:
+        raise QuestionnaireError("问卷名称不能为空")
+    unknown = [code for code in callback_types if code not in CALLBACK_TYPES]
+    if unknown:
+        raise QuestionnaireError(f"回访类型不存在：{'、'.join(unknown)}")
+    if questionnaire.owner_branch_id and any(b.pk != questionnaire.owner_branch_id for b in branches):
+        raise QuestionnaireError("营业部自建的问卷只适用于本营业部")
+    questionnaire.name, questionnaire.description = name, description.strip()
+    questionnaire.callback_types, questionnaire.is_template = list(dict.fromkeys(callback_types)), is_template
+    questionnaire.save()
+    questionnaire.branches.set(branches)
+    record_action(actor=actor, action="update", obj=questionnaire, summary=f"修改问卷 {questionnaire.code} 的属性")
+    return questionnaire
+
+
+def applies_to(questionnaire: Questionnaire, branch: Any) -> bool:
+    """Whether `questionnaire` may be used for a customer of `branch`: a branch's own questionnaire for that branch
+    only; a company one for the branches it lists (适用单位), or for every branch when it lists none."""
+    if questionnaire.owner_branch_id is not None:
+        return bool(questionnaire.owner_branch_id == branch.pk)
+    listed = {b.pk for b in questionnaire.branches.all()}
+    return not listed or branch.pk in listed

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:questionnaire_id>/export/", views.export, name="export"),
     path("<int:questionnaire_id>/copy/", views.copy, name="copy"),
     path("<int:questionnaire_id>/statistics/", views.statistics, name="statistics"),
+    path("<int:questionnaire_id>/properties/", views.properties, name="properties"),
     # filling in (答卷): surveys/respond.py
     path("responses/new/", respond.start, name="start"),
     path("responses/<int:response_id>/", respond.respond, name="respond"),

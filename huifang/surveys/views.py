@@ -27,7 +27,7 @@ from huifang.lib.web import HtmxHttpRequest
 from huifang.org.scoping import sees_all_branches
 from huifang.surveys import rules
 from huifang.surveys.choices import VersionState
-from huifang.surveys.forms import CreateQuestionnaireForm, ImportQuestionnaireForm
+from huifang.surveys.forms import CreateQuestionnaireForm, ImportQuestionnaireForm, PropertiesForm
 from huifang.surveys.models import Questionnaire, QuestionnaireVersion
 from huifang.surveys.queries import (
     access_questionnaire,
@@ -46,6 +46,7 @@ from huifang.surveys.services import (
     new_draft,
     publish_version,
     save_draft,
+    update_questionnaire,
 )
 from huifang.surveys.statistics import best_value, question_statistics, rotation_hints
 
@@ -317,7 +318,8 @@ def _designer_context(request: HtmxHttpRequest, questionnaire: Questionnaire, ve
                       questions: list[dict[str, Any]], errors: list[str] | None = None,
                       extra: dict[int, list[str]] | None = None, unsaved: bool = False) -> dict[str, Any]:
     cards, general = _cards(questions, errors or [], extra)
-    return {"questionnaire": questionnaire, "version": version, "cards": cards, "general_errors": general,
+    return {"properties_form": _properties_form(request, questionnaire),
+            "questionnaire": questionnaire, "version": version, "cards": cards, "general_errors": general,
             "all_errors": [*(errors or []), *(m for ms in (extra or {}).values() for m in ms)],
             "unsaved": unsaved, "kinds": [(k, rules.KIND_LABELS[k]) for k in rules.KINDS],
             "requirements": list(REQUIREMENT_LABELS.items()),
@@ -475,6 +477,39 @@ def preview(request: HtmxHttpRequest, questionnaire_id: int) -> HttpResponse:
     questionnaire = access_questionnaire(_viewer(request), questionnaire_id)
     version = shown_version(questionnaire, request.GET.get("version"))
     return render(request, "surveys/_preview.html", {"questionnaire": questionnaire, **_preview_context(version)})
+
+
+# --- properties -------------------------------------------------------------------------------------------
+
+def _branch_choices(user: Any) -> Any:
+    from huifang.org.queries import visible_branches
+
+    return visible_branches(user).filter(is_headquarters=False).order_by("code")
+
+
+def _properties_form(request: HtmxHttpRequest, questionnaire: Questionnaire, data: Any = None) -> PropertiesForm:
+    initial = {"name": questionnaire.name, "description": questionnaire.description,
+               "callback_types": questionnaire.callback_types, "is_template": questionnaire.is_template,
+               "branches": list(questionnaire.branches.all())}
+    return PropertiesForm(data, initial=initial, branches=_branch_choices(request.user), prefix="props")
+
+
+@login_required
+@require_POST
+def properties(request: HtmxHttpRequest, questionnaire_id: int) -> HttpResponse:
+    questionnaire = _designable(request, questionnaire_id)
+    form = _properties_form(request, questionnaire, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            update_questionnaire(actor=request.user, questionnaire=questionnaire, name=data["name"],
+                                 description=data["description"], callback_types=data["callback_types"],
+                                 is_template=data["is_template"] and sees_all_branches(request.user),
+                                 branches=list(data["branches"]))
+        except QuestionnaireError as error:
+            return HttpResponse("；".join(error.messages), status=422)
+        return redirect("surveys:designer", questionnaire_id=questionnaire.pk)
+    return HttpResponse("；".join(str(e) for errors in form.errors.values() for e in errors), status=422)
 
 
 # --- statistics -------------------------------------------------------------------------------------------

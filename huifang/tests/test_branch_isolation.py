@@ -155,6 +155,7 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "/api/v1/responses/{response_id}": "through the customer's branch: isolation in surveys/tests/test_api.py",
     "surveys:start": "a form; the customer is access-checked (surveys/tests/test_respond.py)",
     "surveys:copy": "copies a visible template into the own branch: surveys/tests/test_copy.py",
+    "surveys:properties": "a POST on a designable questionnaire: surveys/tests/test_copy.py",
     "surveys:statistics": "counts only visible customers' answers: surveys/tests/test_statistics.py",
     "surveys:respond": "through the customer's branch: isolation in surveys/tests/test_respond.py",
     "surveys:answer": "through the customer's branch: isolation in surveys/tests/test_respond.py",

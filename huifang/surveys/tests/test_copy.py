@@ -1,9 +1,10 @@
 """A branch copies a company template and adapts its copy; the copy is the branch's own."""
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
-from huifang.org.models import User
+from huifang.org.models import Branch, User
 from huifang.surveys.choices import VersionState
 from huifang.surveys.models import Questionnaire
 
@@ -38,3 +39,35 @@ def test_an_agent_may_not_copy(agent_a: User) -> None:
     client.force_login(agent_a)
     template = Questionnaire.objects.get(code="std_new_account")
     assert client.post(reverse("surveys:copy", args=[template.pk])).status_code == 403
+
+
+def test_hq_limits_a_company_questionnaire_to_some_branches(hq_supervisor: User, branch_a: Branch,
+                                                           branch_b: Branch, agent_a: User) -> None:
+    import datetime as dt
+
+    from huifang.customers.models import Customer
+    from huifang.surveys import services
+
+    questionnaire = Questionnaire.objects.get(code="std_satisfaction")
+    client = Client()
+    client.force_login(hq_supervisor)
+    answer = client.post(reverse("surveys:properties", args=[questionnaire.pk]), {
+        "props-name": "满意度调查（华东）", "props-callback_types": ["satisfaction"], "props-branches": [branch_a.pk]})
+    assert answer.status_code == 302, answer.content
+    questionnaire.refresh_from_db()
+    assert questionnaire.name == "满意度调查（华东）" and list(questionnaire.branches.all()) == [branch_a]
+    version = questionnaire.versions.get(state=VersionState.PUBLISHED)
+    in_a = Customer.objects.create(customer_no="1", name="甲", branch=branch_a, open_date=dt.date(2025, 1, 6))
+    in_b = Customer.objects.create(customer_no="2", name="乙", branch=branch_b, open_date=dt.date(2025, 1, 6))
+    assert services.start_response(actor=agent_a, version=version, customer=in_a).pk
+    with pytest.raises(services.QuestionnaireError, match="不适用于广州天河营业部"):
+        services.start_response(actor=agent_a, version=version, customer=in_b)
+
+
+def test_unknown_callback_types_are_refused(hq_supervisor: User) -> None:
+    questionnaire = Questionnaire.objects.get(code="std_other")
+    client = Client()
+    client.force_login(hq_supervisor)
+    answer = client.post(reverse("surveys:properties", args=[questionnaire.pk]),
+                         {"props-name": "其他", "props-callback_types": ["lottery"]})
+    assert answer.status_code == 422
