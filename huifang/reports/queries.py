@@ -1,5 +1,6 @@
 """Read-only figures for the home page. Every query is branch-scoped through org's `visible_to`."""
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Count, Q
@@ -13,6 +14,10 @@ from huifang.customers.queries import visible_customers
 from huifang.org.choices import Role
 from huifang.org.models import User
 from huifang.org.queries import visible_branches
+from huifang.surveys.statistics import rotation_hints
+
+#: the period the home page's rotation hints look back over
+ROTATION_WINDOW_DAYS = 90
 
 
 def _profile(user: User) -> dict[str, Any]:
@@ -108,9 +113,23 @@ def _shortcuts(user: User) -> dict[str, Any]:
         links.append(("audit:search", _("Search the audit log")))
     if user.has_perm("calendars.view_specialday"):
         links.append(("calendars:index", _("Working and trading days")))
+    if user.has_perm("surveys.view_questionnaire"):
+        links.append(("surveys:list", _("Questionnaires")))
+    if user.has_perm("surveys.add_response"):
+        links.append(("surveys:start", _("Fill in a questionnaire")))
     if user.is_staff:
         links.append(("admin:index", _("Administration")))
     return {"kind": "links", "title": _("Shortcuts"), "links": links}
+
+
+def _rotation_hints() -> dict[str, Any]:
+    """The questions to rotate (DOMAIN.md, seed 002), over the last 90 days."""
+    until = timezone.now()
+    hints = rotation_hints(since=until - dt.timedelta(days=ROTATION_WINDOW_DAYS), until=until)
+    header = [_("Questionnaire"), _("Question"), _("Best answer"), _("Share"), _("Answers")]
+    rows = [[h.questionnaire, f"{h.question} {h.text}", h.best, f"{h.share:.0%}", h.answered] for h in hints]
+    return {"kind": "table", "title": _("Questions to rotate (last 90 days)"), "header": header, "rows": rows,
+            "link": ("surveys:list", _("Questionnaires"))}
 
 
 def home_panels(user: Any) -> list[dict[str, Any]]:
@@ -130,6 +149,8 @@ def home_panels(user: Any) -> list[dict[str, Any]]:
         panels.append(_branch_agents(user))
     if user.has_role(Role.DEPARTMENT_HANDLER):
         panels.append(_department(user))
+    if user.has_role(Role.HQ_SUPERVISOR):
+        panels.append(_rotation_hints())
     if user.has_perm("audit.view_auditentry"):
         panels.append(_recent_audit())
     return panels

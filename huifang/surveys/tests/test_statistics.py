@@ -109,3 +109,16 @@ def test_the_statistics_count_only_the_customers_a_branch_sees(
     client.force_login(operator_b)
     page = client.get(reverse("surveys:statistics", args=[version.questionnaire_id])).content.decode()
     assert "0 answered" in page or "0 人回答" in page
+
+
+def test_the_hq_supervisors_home_page_lists_the_questions_to_rotate(
+        version: QuestionnaireVersion, branch_a: Branch, hq_supervisor: User, settings: Any) -> None:
+    from django.test import Client
+
+    settings.SURVEY_ROTATION_MIN_ANSWERS = 3
+    answer_many(version, branch_a, [5, 5, 5])
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(hq_supervisor)
+    page = client.get("/").content.decode()
+    assert "需要轮换的题目（最近 90 天）" in page
+    assert "Q2 服务态度" in page and "100%" in page
