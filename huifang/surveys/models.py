@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from huifang.customers.models import Customer
+from huifang.customers.models import Customer, CustomerEvent
 from huifang.org.models import Branch
 from huifang.org.scoping import BranchScopedQuerySet
 from huifang.surveys.choices import ResponseStatus, VersionState
@@ -99,6 +99,10 @@ class Response(models.Model):
                                 on_delete=models.PROTECT, related_name="responses")
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT,
                                  related_name="survey_responses")
+    #: the business event the callback is about (a transfer, a purchase): its product, amount and date fill the
+    #: scripts' {产品名称} {金额} {日期} and {事件.<key>}
+    event = models.ForeignKey(CustomerEvent, verbose_name=_("business event"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="survey_responses")
     status = models.CharField(_("status"), max_length=20, choices=ResponseStatus.choices,
                               default=ResponseStatus.IN_PROGRESS)
     #: phone, sms, email, web: where the latest answer came from

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from huifang.customers.queries import access_customer_by_no
@@ -32,14 +33,21 @@ def access_response(user: Any, response_id: Any) -> Response:
 
 def script_values(response: Response, agent: Any) -> dict[str, str]:
     """What a script's placeholders are filled with: the customer (also as {客户.<field>}), the agent; the
-    callback's event (product, amount, date, {事件.<key>}) arrives with the callbacks module and stays visible as
-    【产品名称】 until then."""
+    response's business event, when it has one: product, amount, date, and {事件.<key>} for any of its data (the
+    callbacks module starts responses with the event that triggered them). A value not there stays visible as
+    【产品名称】."""
     customer = response.customer
     manager = customer.manager
     # {客户.<field>}: any field of the customer, its free attributes included ({客户.birthday})
     fields = {f"客户.{key}": value for key, value in (customer.attributes or {}).items()}
     fields.update({f"客户.{name}": getattr(customer, name) for name in
                    ("customer_no", "name", "tier", "status", "risk_rating", "assets", "email", "open_date")})
+    event = response.event
+    if event is not None:
+        data = event.data if isinstance(event.data, dict) else {}
+        fields.update({f"事件.{key}": value for key, value in data.items()})
+        fields.update({"产品名称": data.get("product_name") or data.get("product"), "金额": data.get("amount"),
+                       "日期": timezone.localtime(event.occurred_at).date().isoformat()})
     return {**{key: "" if value is None else str(value) for key, value in fields.items()},
         "客户姓名": customer.name, "客户编号": customer.customer_no, "营业部": customer.branch.name,
         "客户经理": (manager.name or manager.username) if manager else "",
@@ -77,7 +85,11 @@ def start(request: HttpRequest) -> HttpResponse:
         try:
             customer = access_customer_by_no(request.user, parse_customer_no(request.POST.get("customer_no", "")))
             version = versions.get(pk=request.POST.get("version", ""))
-            response = services.start_response(actor=request.user, version=version, customer=customer)
+            raw_event = request.POST.get("event", "").strip()
+            event = customer.events.filter(pk=raw_event).first() if raw_event.isdigit() else None
+            if raw_event and event is None:
+                raise ValueError(f"该客户没有编号为 {raw_event} 的业务事件")
+            response = services.start_response(actor=request.user, version=version, customer=customer, event=event)
         except (InvalidCustomerNumber, NotFound, QuestionnaireVersion.DoesNotExist, ValueError) as problem:
             error = str(problem) if not isinstance(problem, QuestionnaireVersion.DoesNotExist) else "请选择问卷"
         else:

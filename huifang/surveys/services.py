@@ -144,15 +144,18 @@ def definition_of(version: QuestionnaireVersion) -> rules.Definition:
 
 @transaction.atomic
 def start_response(*, actor: Any, version: QuestionnaireVersion, customer: Customer,
-                   channel: str = "phone") -> Response:
-    """A new response to a published version, positioned at its first question."""
+                   channel: str = "phone", event: Any = None) -> Response:
+    """A new response to a published version, positioned at its first question; `event` (one of the customer's
+    business events) is what the callback is about, and fills the event placeholders of the scripts."""
+    if event is not None and event.customer_id != customer.pk:
+        raise QuestionnaireError("该业务事件不属于这位客户")
     if version.state != VersionState.PUBLISHED:
         raise QuestionnaireError("只能对已发布的版本作答")
     if not applies_to(version.questionnaire, customer.branch):
         raise QuestionnaireError(f"问卷 {version.questionnaire.code} 不适用于{customer.branch.name}的客户")
     step = rules.first_step(definition_of(version), {})
     return Response.objects.create(version=version, customer=customer, channel=channel, started_by=_user(actor),
-                                   current_question=step.question or "")
+                                   current_question=step.question or "", event=event)
 
 
 def answers_of(response: Response) -> dict[str, Any]:

@@ -111,6 +111,26 @@ def test_scripts_read_any_customer_field_and_attribute(customer: Customer, versi
         "张伟，生日1990-06-05，风险等级【客户.risk_rating】，【产品名称】"  # no rating on record: left visible
 
 
+def test_the_business_event_fills_product_amount_and_date(agent: Client, customer: Customer,
+                                                         hq_supervisor: User) -> None:
+    from huifang.customers.models import CustomerEvent
+
+    questions = [{"code": "Q1", "kind": "yes_no", "text": "是否本人",
+                  "script": "{客户姓名}您好，您于{日期}转出{金额}元（{事件.channel}），是本人操作吗？"}]
+    draft = services.create_questionnaire(actor=hq_supervisor, code="transfer_q", name="转账", questions=questions)
+    version = services.publish_version(actor=hq_supervisor, version=draft)
+    event = CustomerEvent.objects.create(customer=customer, type="transfer_out", source="counter",
+                                         occurred_at=dt.datetime(2026, 11, 30, 7, 5, tzinfo=dt.UTC),
+                                         data={"amount": "650000.00", "channel": "银证转账"})
+    started = agent.post(reverse("surveys:start"), {"version": version.pk, "customer_no": customer.customer_no,
+                                                    "event": event.pk})
+    page = agent.get(started["Location"]).content.decode()
+    assert "张伟您好，您于2026-11-30转出650000.00元（银证转账），是本人操作吗？" in page
+    wrong = agent.post(reverse("surveys:start"), {"version": version.pk, "customer_no": customer.customer_no,
+                                                  "event": "999999"})
+    assert wrong.status_code == 400 and "没有编号为 999999 的业务事件" in wrong.content.decode()
+
+
 def test_another_branchs_customer_and_response_are_not_found(version: QuestionnaireVersion, customer: Customer,
                                                              agent_b: User, agent: Client) -> None:
     agent_b.user_permissions.add(Permission.objects.get(codename="add_response"))
