@@ -10,7 +10,8 @@ from ninja.errors import HttpError
 
 from huifang.org.queries import NotFound
 from huifang.surveys.choices import VersionState
-from huifang.surveys.models import Questionnaire, QuestionnaireVersion, Response
+from huifang.surveys.models import Questionnaire, QuestionnaireVersion
+from huifang.surveys.queries import access_response, visible_questionnaires
 from huifang.surveys.services import QuestionnaireError, export_version, import_questionnaire
 
 router = Router(tags=["questionnaires"])
@@ -80,7 +81,7 @@ class ResponseOut(Schema):
 
 
 def _questionnaires(user: Any) -> Any:
-    return Questionnaire.objects.usable_by(user).prefetch_related("versions")
+    return visible_questionnaires(user).prefetch_related("versions")
 
 
 def _questionnaire(user: Any, code: str) -> Questionnaire:
@@ -152,10 +153,7 @@ def _is_hq(user: Any) -> bool:
 
 @responses_router.get("/{response_id}", response={200: ResponseOut, 404: ErrorsOut}, summary="One response")
 def get_response(request: HttpRequest, response_id: int) -> dict[str, Any]:
-    response = (Response.objects.visible_to(request.user).select_related("version__questionnaire", "customer")
-                .prefetch_related("answers").filter(pk=response_id).first())
-    if response is None:
-        raise NotFound("答卷不存在")
+    response = access_response(request.user, response_id)
     return {
         "id": response.pk, "questionnaire": response.version.questionnaire.code,
         "version": response.version.number, "customer_no": response.customer.customer_no,

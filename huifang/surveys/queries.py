@@ -8,7 +8,7 @@ from django.db.models import Max, Q, QuerySet
 from huifang.org.queries import NotFound
 from huifang.org.scoping import sees_all_branches
 from huifang.surveys.choices import VersionState
-from huifang.surveys.models import Questionnaire, QuestionnaireVersion
+from huifang.surveys.models import Questionnaire, QuestionnaireVersion, Response
 
 
 def visible_questionnaires(user: Any) -> QuerySet[Questionnaire]:
@@ -59,3 +59,13 @@ def shown_version(questionnaire: Questionnaire, number: Any = None) -> Questionn
     if version is None:
         raise NotFound("问卷版本不存在")
     return version
+
+
+def access_response(user: Any, response_id: Any) -> Response:
+    """The response if `user` sees its customer; NotFound otherwise."""
+    try:
+        return (Response.objects.visible_to(user)
+                .select_related("version__questionnaire", "customer__branch", "customer__manager", "event")
+                .get(pk=response_id))
+    except (Response.DoesNotExist, ValueError, TypeError):
+        raise NotFound("答卷不存在") from None

@@ -20,15 +20,7 @@ from huifang.org.queries import NotFound
 from huifang.surveys import rules, services
 from huifang.surveys.choices import ResponseStatus, VersionState
 from huifang.surveys.models import QuestionnaireVersion, Response
-
-
-def access_response(user: Any, response_id: Any) -> Response:
-    """The response if `user` sees its customer; NotFound otherwise."""
-    try:
-        return (Response.objects.visible_to(user).select_related("version__questionnaire", "customer__branch",
-                                                                 "customer__manager").get(pk=response_id))
-    except (Response.DoesNotExist, ValueError, TypeError):
-        raise NotFound("答卷不存在") from None
+from huifang.surveys.queries import access_response
 
 
 def script_values(response: Response, agent: Any) -> dict[str, str]:
