@@ -25,3 +25,16 @@ def scale(question: Question) -> list[tuple[int, str]]:
 @register.filter
 def has_other(options: Sequence[Option]) -> bool:
     return any(option.other for option in options)
+
+
+@register.filter
+def answer_label(value: Any, question: Question) -> str:
+    """An answer as the agent reads it: the option's label rather than its code."""
+    if question.kind == "yes_no":
+        return {"yes": "是", "no": "否"}.get(str(value), str(value))
+    if question.kind in ("single", "multiple"):
+        codes = value if isinstance(value, list) else [value]
+        return "、".join((question.option(str(code)) or Option(str(code), str(code))).label for code in codes)
+    if question.kind in ("rating", "nps") and str(value) in question.scale_labels:
+        return f"{value} {question.scale_labels[str(value)]}"
+    return str(value)
