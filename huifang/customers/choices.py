@@ -118,3 +118,17 @@ EVENT_DATA_LABELS: dict[str, Promise] = {
 
 #: Event data keys whose value is a customer status code (CustomerStatus), shown by its label.
 EVENT_DATA_STATUS_KEYS = frozenset({"old_status", "new_status"})
+
+
+class ImportKind(models.TextChoices):
+    """What a file holds (imports.profiles.Kind)."""
+
+    CUSTOMERS = "customers", _("Customers")
+    EVENTS = "events", _("Business events")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")

@@ -17,6 +17,8 @@ from huifang.customers.choices import (
     CustomerStatus,
     EventType,
     IdType,
+    ImportKind,
+    ImportStatus,
     RiskRating,
     Tier,
 )
@@ -198,20 +200,6 @@ class CustomerEvent(models.Model):
     def summary_items(self) -> list[tuple[str, Any]]:
         """The event's data as (key, value) pairs for display."""
         return sorted(self.data.items()) if isinstance(self.data, dict) else []
-
-
-class ImportKind(models.TextChoices):
-    """What a file holds (imports.profiles.Kind)."""
-
-    CUSTOMERS = "customers", _("Customers")
-    EVENTS = "events", _("Business events")
-
-
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Importing")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
 
 
 class ImportRunQuerySet(BranchScopedQuerySet):

@@ -57,7 +57,11 @@ def question_statistics(*, version: QuestionnaireVersion, start: dt.datetime, en
         responses = responses.visible_to(user)
     grouped = (Answer.objects.filter(response__in=responses).values("question_code", "value")
                .annotate(n=Count("id")).order_by())
-    definition = rules.parse_definition(version.definition)
+    return _fold(rules.parse_definition(version.definition), grouped)
+
+
+def _fold(definition: rules.Definition, grouped: Any) -> list[QuestionStats]:
+    """QuestionStats per question from rows of (question_code, value, n)."""
     stats = {q.code: QuestionStats(q.code, q.text, q.kind, labels=_labels(q)) for q in definition.questions}
     sums: Counter[str] = Counter()
     for row in grouped:
@@ -108,11 +112,19 @@ def rotation_hints(*, since: dt.datetime, until: dt.datetime, min_answers: int |
     supervisor to rotate."""
     min_answers = settings.SURVEY_ROTATION_MIN_ANSWERS if min_answers is None else min_answers
     share = settings.SURVEY_ROTATION_SHARE if share is None else share
+    published = {v.pk: v for v in QuestionnaireVersion.objects.filter(state=VersionState.PUBLISHED)
+                 .select_related("questionnaire")}
+    # One GROUP BY over the period's answers to every published version.
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for row in (Answer.objects.filter(response__version_id__in=published, response__started_at__gte=since,
+                                      response__started_at__lt=until)
+                .values("response__version_id", "question_code", "value").annotate(n=Count("id")).order_by()):
+        rows.setdefault(row["response__version_id"], []).append(dict(row))
     hints: list[RotationHint] = []
-    published = QuestionnaireVersion.objects.filter(state=VersionState.PUBLISHED).select_related("questionnaire")
-    for version in published:
+    for version_id, grouped in rows.items():
+        version = published[version_id]
         definition = rules.parse_definition(version.definition)
-        for entry in question_statistics(version=version, start=since, end=until):
+        for entry in _fold(definition, grouped):
             question = definition.question(entry.code)
             best = best_value(question) if question else None
             if best is None or entry.answered < min_answers:
@@ -121,5 +133,4 @@ def rotation_hints(*, since: dt.datetime, until: dt.datetime, min_answers: int |
                 hints.append(RotationHint(version.questionnaire.code, version.number, entry.code, entry.text,
                                           entry.labels.get(best, best), round(entry.share(best), 3),
                                           entry.answered))
-    return hints
-
+    return sorted(hints, key=lambda h: (h.questionnaire, h.question))
