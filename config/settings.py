@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "huifang.org",
     "huifang.customers",
     "huifang.surveys",
+    "huifang.campaigns",
+    "huifang.callbacks",
     "huifang.reports",
     "huifang.demo",
 ]

@@ -13,4 +13,5 @@ ACTION_LABELS = {
     "import": _("Imported"),
     "rotate_token": _("Replaced the token"),
     "deactivate": _("Deactivated"),
+    "run_rules": _("Ran the callback rules"),
 }
