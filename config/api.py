@@ -18,6 +18,9 @@ from ninja.security import SessionAuth
 
 from huifang.audit.api import router as audit_router
 from huifang.calendars.api import router as calendar_router
+from huifang.callbacks.api import router as callbacks_router
+from huifang.callbacks.api import rules_router
+from huifang.callbacks.project_api import router as projects_router
 from huifang.customers.api import router as customers_router
 from huifang.customers.imports.api import customers_batch_router, events_router
 from huifang.org.api import router as org_router
@@ -88,6 +91,11 @@ def invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 customers_auth = [ApiClientBearer(read_scope=ApiScope.CUSTOMERS_READ, write_scope=ApiScope.CUSTOMERS_WRITE),
                   SessionAuth()]
 events_auth = [ApiClientBearer(write_scope=ApiScope.EVENTS_WRITE), SessionAuth()]
+callbacks_auth = [ApiClientBearer(read_scope=ApiScope.CALLBACKS_READ, write_scope=ApiScope.CALLBACKS_WRITE),
+                  SessionAuth()]
+rules_auth = [ApiClientBearer(write_scope=ApiScope.RULES_RUN), SessionAuth()]
+projects_auth = [ApiClientBearer(read_scope=ApiScope.CALLBACKS_READ, write_scope=ApiScope.PROJECTS_WRITE),
+                 SessionAuth()]
 
 api.add_router("/org", org_router)
 # The batch route first: "/customers/batch" must not be taken for a customer number.
@@ -98,3 +106,6 @@ api.add_router("/questionnaires", questionnaires_router)
 api.add_router("/responses", responses_router)
 api.add_router("/audit", audit_router)
 api.add_router("/calendar", calendar_router)
+api.add_router("/callbacks", callbacks_router, auth=callbacks_auth)
+api.add_router("/rules", rules_router, auth=rules_auth)
+api.add_router("/projects", projects_router, auth=projects_auth)

@@ -16,6 +16,8 @@ urlpatterns = [
     path("customers/", include("huifang.customers.urls")),
     path("imports/", include("huifang.customers.imports.urls")),
     path("surveys/", include("huifang.surveys.urls")),
+    path("callbacks/", include("huifang.callbacks.urls")),
+    path("projects/", include("huifang.callbacks.project_urls")),
     path("audit/", include("huifang.audit.urls")),
     path("calendar/", include("huifang.calendars.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -176,7 +176,8 @@ def _run_one(compiled: CompiledRule, *, run: RuleRun, now: dt.datetime) -> dict[
     callback_type = compiled.callback_type
     stamp = connection.ops.adapt_datetimefield_value(now)
     sql, params = _insert_sql(compiled)
-    constants: list[Any] = [callback_type.pk, str(Origin.RULE), compiled.rule.pk, run.pk, questionnaire_version_for(callback_type),
+    constants: list[Any] = [callback_type.pk, str(Origin.RULE), compiled.rule.pk, run.pk,
+                            questionnaire_version_for(callback_type),
                             str(State.NEW), callback_type.priority, stamp, stamp]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*constants, *params])

@@ -22,6 +22,11 @@ SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
     ApiScope.CUSTOMERS_READ: frozenset({"customers.view_customer", "customers.view_customerevent"}),
     ApiScope.CUSTOMERS_WRITE: frozenset({"customers.add_customer", "customers.change_customer"}),
     ApiScope.EVENTS_WRITE: frozenset({"customers.add_customerevent"}),
+    ApiScope.CALLBACKS_READ: frozenset({"callbacks.view_callback", "campaigns.view_project"}),
+    ApiScope.CALLBACKS_WRITE: frozenset({"callbacks.add_callback"}),
+    ApiScope.RULES_RUN: frozenset({"callbacks.add_rulerun"}),
+    ApiScope.PROJECTS_WRITE: frozenset({"campaigns.add_project", "campaigns.change_project",
+                                        "callbacks.add_callback", "callbacks.change_callback"}),
 }
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -23,3 +23,7 @@ class ApiScope(models.TextChoices):
     CUSTOMERS_READ = "customers:read", _("Read customers")
     CUSTOMERS_WRITE = "customers:write", _("Create and update customers")
     EVENTS_WRITE = "events:write", _("Record customer events")
+    CALLBACKS_READ = "callbacks:read", _("Read callbacks and projects")
+    CALLBACKS_WRITE = "callbacks:write", _("Create callbacks")
+    RULES_RUN = "rules:run", _("Run the callback rules")
+    PROJECTS_WRITE = "projects:write", _("Create projects and assign their callbacks")

@@ -55,3 +55,22 @@ ROLE_PERMISSIONS[Role.BRANCH_OPERATOR] += _all("surveys", SURVEY_MODELS, ("add",
 for _role in (Role.AGENT, Role.TEAM_LEAD, Role.BRANCH_OPERATOR, Role.HQ_SUPERVISOR):
     ROLE_PERMISSIONS[_role] += _all("surveys", ("response",), ("add", "view"))
 ROLE_PERMISSIONS[Role.AUDITOR] += _all("surveys", ("questionnaire", "questionnaireversion", "response"), ("view",))
+
+# callback types and rules (回访类型、触发规则): HQ owns the catalogue and runs the rules; everyone who works or
+# supervises callbacks sees them
+CATALOGUE_MODELS = ("callbacktype", "rule")
+ROLE_PERMISSIONS[Role.HQ_SUPERVISOR] += [*_all("campaigns", CATALOGUE_MODELS, ("add", "change", "view")),
+                                         "callbacks.add_rulerun", "callbacks.view_rulerun"]
+ROLE_PERMISSIONS[Role.ADMIN] += [*_all("campaigns", CATALOGUE_MODELS, ("add", "change", "view")),
+                                 "callbacks.add_rulerun", "callbacks.view_rulerun"]
+for _role in (Role.BRANCH_OPERATOR, Role.TEAM_LEAD, Role.AUDITOR, Role.RISK_OFFICER):
+    ROLE_PERMISSIONS[_role] += _all("campaigns", CATALOGUE_MODELS, ("view",))
+# callbacks (回访任务) and manual projects (回访项目): operators create projects and assign; team leads reassign
+for _role in (Role.HQ_SUPERVISOR, Role.BRANCH_OPERATOR):
+    ROLE_PERMISSIONS[_role] += [*_all("campaigns", ("project",), ("add", "change", "view")),
+                                *_all("callbacks", ("callback",), ("add", "change", "view"))]
+ROLE_PERMISSIONS[Role.TEAM_LEAD] += ["campaigns.view_project", "callbacks.view_callback", "callbacks.change_callback"]
+ROLE_PERMISSIONS[Role.AUDITOR] += ["campaigns.view_project", "callbacks.view_callback", "callbacks.view_rulerun"]
+ROLE_PERMISSIONS[Role.AGENT] += ["callbacks.view_callback"]
+# risk referral (风险转介): risk and compliance staff raise risk-monitoring callbacks for any branch's customer
+ROLE_PERMISSIONS[Role.RISK_OFFICER] += ["callbacks.add_callback", "callbacks.view_callback"]
