@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Case,
     CharField,
     Count,
@@ -320,11 +321,19 @@ def day_facts(calendar: WorkCalendar, days: list[dt.date], *, deadline: rules.De
     return facts
 
 
+def typed(value: Any, output: Any) -> Any:
+    """A constant with its SQL type spelled out: PostgreSQL takes a bare NULL parameter for text, which does
+    not go into a bigint or timestamptz column of INSERT … SELECT."""
+    if value is None:
+        return Cast(Value(None, output_field=output), output)
+    return Value(value, output_field=output)
+
+
 def _by_day(trigger: str, facts: dict[dt.date, DayFacts], pick: Callable[[dt.date, DayFacts], Any],
             output: Any) -> Any:
     """pick(day, facts) for the trigger day of each row, as a CASE over the trigger day."""
-    return Case(*(When(**{trigger: day}, then=Value(pick(day, f), output_field=output)) for day, f in facts.items()),
-                default=Value(None, output_field=output), output_field=output)
+    return Case(*(When(**{trigger: day}, then=typed(pick(day, f), output)) for day, f in facts.items()),
+                default=typed(None, output), output_field=output)
 
 
 def _morning(day: dt.date | None) -> dt.datetime | None:
@@ -475,7 +484,7 @@ def _customer_finish(trigger: Any, facts: dict[dt.date, DayFacts], period: str,
                      not_before: rules.NotBefore) -> Callable[[QuerySet[Any]], QuerySet[Any]]:
     def finish(rows: QuerySet[Any]) -> QuerySet[Any]:
         rows = rows.annotate(
-            customer_id=F("id"), event_id=Value(None, output_field=IntegerField()), trigger_day=trigger,
+            customer_id=F("id"), event_id=typed(None, BigIntegerField()), trigger_day=trigger,
         )
         if isinstance(not_before, rules.HoursAfter):
             hours = dt.timedelta(hours=not_before.hours)
@@ -552,11 +561,11 @@ def _sample_rule(rule: Rule, config: SampleRule, as_of: dt.date, calendar: WorkC
 
     def finish(rows: QuerySet[Any]) -> QuerySet[Any]:
         return rows.annotate(
-            customer_id=F("id"), event_id=Value(None, output_field=IntegerField()),
+            customer_id=F("id"), event_id=typed(None, BigIntegerField()),
             trigger_day=Value(as_of, output_field=DateField()),
             period_key=Value(key, output_field=CharField()),
             due_date=Value(one.due, output_field=DateField()),
-            not_before=Value(nb, output_field=DateTimeField()),
+            not_before=typed(nb, DateTimeField()),
             expires_on=Value(one.expires_on, output_field=DateField()),
             grp=F(group), band=band,
             needed=Value(config.at_least) - Coalesce(Subquery(group_called), Value(0)),
@@ -606,7 +615,7 @@ def _cluster_rule(rule: Rule, config: ClusterRule, as_of: dt.date, calendar: Wor
             trigger_day=Value(as_of, output_field=DateField()),
             period_key=Value(key, output_field=CharField()),
             due_date=Value(one.due, output_field=DateField()),
-            not_before=Value(nb, output_field=DateTimeField()),
+            not_before=typed(nb, DateTimeField()),
             expires_on=Value(one.expires_on, output_field=DateField()),
         ).order_by()
 
