@@ -488,6 +488,8 @@ class EventRow(NamedTuple):
 
 
 DATA_FIELDS = ("amount", "product", "ip", "old_manager", "new_manager", "remark")
+#: event data keys that hold a moment, with their Chinese names
+TIME_DATA_FIELDS = {"signed_at": "签约时间", "paid_at": "到账时间"}
 
 
 class EventValidator:
@@ -520,6 +522,14 @@ class EventValidator:
         except FieldError as error:
             errors.append(("occurred_at", str(error)))
         data = self._data(values, errors)
+        # Times in the data (a private fund's signing and payment: its cooling-off counts from the later) are
+        # stored as ISO 8601 with their offset, so that the database reads them as instants.
+        for key in TIME_DATA_FIELDS:
+            if key in data and text_of(data[key]):
+                try:
+                    data[key] = self._occurred_at(data[key]).isoformat()
+                except FieldError as error:
+                    errors.append((key, str(error).replace("发生时间", TIME_DATA_FIELDS[key])))
         source = text_of(values.get("source")) or self.source
         if len(source) > 30:
             errors.append(("source", "来源超过30个字符"))

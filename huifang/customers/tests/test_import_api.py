@@ -134,6 +134,22 @@ def test_events_are_idempotent_on_source_and_external_id(branch_a: Branch, branc
     assert stored.occurred_at == dt.datetime(2026, 11, 30, 7, 5, tzinfo=dt.UTC)
 
 
+def test_signing_and_payment_times_are_stored_as_instants(branch_a: Branch) -> None:
+    client = api_client()
+    push(client, "/api/v1/customers/batch", {"customers": [item()]})
+    event = {"customer_no": "0031010000001", "type": "private_fund_signed", "occurred_at": "2026-11-30T10:00:00",
+             "data": {"signed_at": "2026-11-30 10:00", "paid_at": "20261201093000"}, "source": "counter",
+             "external_id": "PF-1"}
+    answer = push(client, "/api/v1/events/batch", {"events": [event]}).json()
+    assert answer["created"] == 1, answer
+    stored = CustomerEvent.objects.get(external_id="PF-1").data
+    assert stored == {"signed_at": "2026-11-30T10:00:00+08:00", "paid_at": "2026-12-01T09:30:00+08:00"}
+    bad = push(client, "/api/v1/events/batch", {"events": [{**event, "external_id": "PF-2",
+                                                            "data": {"paid_at": "明天"}}]}).json()
+    assert bad["rejected"] == 1 and bad["errors"][0]["field"] == "paid_at"
+    assert "到账时间" in bad["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(("change", "field", "message"), [
     ({"customer_no": "0099999999999"}, "customer_no", "客户不存在"),
     ({"type": "lottery"}, "type", "无法识别的事件类型"),
