@@ -15,6 +15,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from huifang.callbacks.models import Callback, CallbackHistory
+from huifang.campaigns.models import Project
 from huifang.customers.models import ContactPoint, Customer, CustomerEvent
 from huifang.demo.bulk import RowWriter
 from huifang.demo.customers import CustomerGenerator
@@ -137,7 +139,15 @@ def reset_demo() -> None:
     in_branches = ", ".join(["%s"] * len(branch_ids)) or "NULL"
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            # Plain DELETEs: the ORM would load a million customers to cascade by hand.
+            # Plain DELETEs: the ORM would load a million customers to cascade by hand. Callbacks first (they
+            # protect their customers), with their history.
+            callbacks = quote(Callback._meta.db_table)
+            cursor.execute(
+                f"DELETE FROM {quote(CallbackHistory._meta.db_table)} WHERE {quote('callback_id')} IN "
+                f"(SELECT {quote('id')} FROM {callbacks} WHERE {quote('branch_id')} IN ({in_branches}))",
+                branch_ids)
+            cursor.execute(f"DELETE FROM {callbacks} WHERE {quote('branch_id')} IN ({in_branches})", branch_ids)
+            Project.objects.filter(branch_id__in=branch_ids).delete()
             for model in (CustomerEvent, ContactPoint):
                 cursor.execute(
                     f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote('customer_id')} IN "

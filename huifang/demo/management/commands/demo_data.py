@@ -5,8 +5,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import translation
+from django.utils import timezone, translation
 
+from huifang.callbacks.choices import RunTrigger
+from huifang.callbacks.services import run_rules
 from huifang.demo.build import (
     DEFAULT_CUSTOMERS,
     DEFAULT_SEED,
@@ -74,6 +76,12 @@ class Command(BaseCommand):
                 )
             except DemoDataError as error:
                 raise CommandError(str(error)) from error
+            # The demo's callbacks: what the trigger rules find as of today, as the 15:30 schedule would.
+            rules = run_rules(as_of=timezone.localdate(), trigger=RunTrigger.MANUAL)
+            self.stdout.write(f"回访规则（截至今天）生成 {rules.total:,} 条回访任务。")
+            for outcome in rules.outcomes:
+                if outcome.error:
+                    self.stdout.write(f"  规则“{outcome.rule}”：{outcome.error}")
             self.stdout.write(self.style.SUCCESS(
                 f"演示数据已生成：{summary.branches} 个机构，{summary.users} 个用户，{summary.customers:,} 位客户，"
                 f"{summary.phones:,} 个电话，{summary.events:,} 条业务事件，用时 {summary.seconds:.1f} 秒。"
