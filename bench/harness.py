@@ -20,6 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import callback_rules
 import demo_data  # a sibling module, found through the line above
 import import_customers
 
@@ -48,6 +49,7 @@ def _demo_data(fresh: demo_data.FreshDatabase, customers: int) -> dict[str, Any]
 BENCHMARKS = [
     Benchmark("demo_data", {"small": 5_000, "full": 1_000_000}, _demo_data),
     Benchmark("import_customers", {"small": 20_000, "full": 1_000_000}, import_customers.measure),
+    Benchmark("callback_rules", {"small": 20_000, "full": 1_000_000}, callback_rules.measure),
 ]
 
 
