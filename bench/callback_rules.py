@@ -184,8 +184,8 @@ def worker_setup(rows: int) -> dict[str, Any]:
     from huifang.customers.models import Customer, CustomerEvent
     from huifang.demo.build import CUSTOMER_COLUMNS, EVENT_COLUMNS, build_demo
     from huifang.demo.bulk import RowWriter
-    from huifang.org.choices import Role
     from huifang.demo.org import BRANCHES, user_specs
+    from huifang.org.choices import Role
     from huifang.org.models import Branch, User
 
     build_demo(customers=0, as_of=AS_OF)
@@ -353,7 +353,8 @@ def _candidates(rule: dict[str, Any], sql: Dialect) -> str:
                 f"{sql.by_day('c.open_date', facts, 'due', 'date')} AS due_date, "
                 f"{sql.moment(None)} AS not_before, "
                 f"{sql.by_day('c.open_date', facts, 'expires', 'date')} AS expires_on "
-                f"FROM customers_customer c WHERE c.open_date BETWEEN {sql.date(first)} AND {sql.date(AS_OF.isoformat())} "
+                f"FROM customers_customer c "
+                f"WHERE c.open_date BETWEEN {sql.date(first)} AND {sql.date(AS_OF.isoformat())} "
                 "AND c.status = 'normal'")
     if rule["kind"] in ("event", "attribute"):
         day = sql.local_day("e.occurred_at")
@@ -475,13 +476,15 @@ def baseline_statements(rule: dict[str, Any], sql: Dialect, run_id: int, now: st
               f"'', {stamp}, {stamp} FROM ({_candidates(rule, sql)}) s WHERE s.due_date IS NOT NULL "
               "ORDER BY s.trigger_day, s.customer_id "
               "ON CONFLICT (customer_id, callback_type_id, period_key) DO NOTHING")
-    history = (f"INSERT INTO callbacks_callbackhistory (callback_id, at, by_id, from_state, to_state, reason, agent_id) "
+    history = ("INSERT INTO callbacks_callbackhistory (callback_id, at, by_id, from_state, to_state, reason, "
+               f"agent_id) "
                f"SELECT id, {stamp}, NULL, '', 'new', {sql.text(('规则生成：' + rule['name'])[:300])}, NULL "
                f"FROM callbacks_callback WHERE run_id = {run_id} AND rule_id = {rule['rule']}")
     count = (f"SELECT branch_id, COUNT(*) FROM callbacks_callback WHERE run_id = {run_id} AND rule_id = {rule['rule']} "
              "GROUP BY branch_id")
     finish = [insert, history, count]
-    return [statement.replace("%%", "%") if not sql.postgresql else statement for statement in finish]
+    # Executed without parameters on both drivers: a plain % is the modulo operator.
+    return [statement.replace("%%", "%") for statement in finish]
 
 
 def _now(postgresql: bool) -> str:
