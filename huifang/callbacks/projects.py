@@ -30,7 +30,7 @@ from huifang.surveys.models import Questionnaire, QuestionnaireVersion
 #: how many callbacks one bulk re-assign or cancel may name
 MAX_BULK = 5_000
 
-NOT_OF_BRANCH = "客户不存在或不属于本营业部"
+NOT_OF_BRANCH = "不存在或不属于本营业部"
 ALREADY_IN_PROJECT = "已在本项目中"
 
 
