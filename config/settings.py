@@ -161,6 +161,12 @@ TASKS = {
     }
 }
 
+# Jobs enqueued when a customer or event file import finishes (customers/jobs.py), as (task path, keyword
+# arguments): the customers app sits below the apps that react to new data and may not import them.
+HUIFANG_AFTER_IMPORT_TASKS: list[tuple[str, dict[str, object]]] = [
+    ("huifang.callbacks.jobs.run_callback_rules", {"trigger": "import"}),
+]
+
 # Worker processes validating a large import beside the process writing it (0: validate in line).
 IMPORT_WORKERS = env_int("HUIFANG_IMPORT_WORKERS", min(4, os.cpu_count() or 1))
 
