@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from huifang.calendars.queries import add_working_days
+from huifang.calendars.queries import CalendarNotCovered, add_working_days
 from huifang.callbacks.choices import OPEN_STATES
 from huifang.callbacks.models import Callback, CallbackHistory, RuleRun
 from huifang.campaigns.models import CallbackType, Rule
@@ -110,10 +110,13 @@ class DeadlineTable:
 class DeadlineSummary:
     today: dt.date
     within_days: int
-    #: the last day "at risk" reaches: `within_days` working days after today
-    horizon: dt.date
-    at_risk: DeadlineTable
+    #: the last day "at risk" reaches: `within_days` working days after today (None: the calendar cannot say)
+    horizon: dt.date | None
+    #: None when the calendar does not cover the days to count (see calendar_error)
+    at_risk: DeadlineTable | None
     overdue: DeadlineTable
+    #: why at_risk is missing: the message of CalendarNotCovered
+    calendar_error: str = ""
 
 
 def _deadline_table(user: Any, *, due_from: dt.date | None, due_to: dt.date) -> DeadlineTable:
@@ -142,13 +145,16 @@ def _deadline_table(user: Any, *, due_from: dt.date | None, due_to: dt.date) -> 
 def deadline_summary(user: Any, today: dt.date, within_days: int) -> DeadlineSummary:
     """The open callbacks `user` sees that are at risk (due from today up to `within_days` working days after
     it, working days from the calendar module) and those overdue (due before today), per branch × type.
-    Raises CalendarNotCovered when the working days cannot be counted."""
-    horizon = add_working_days(today, within_days)
-    return DeadlineSummary(
-        today=today, within_days=within_days, horizon=horizon,
-        at_risk=_deadline_table(user, due_from=today, due_to=horizon),
-        overdue=_deadline_table(user, due_from=None, due_to=today - dt.timedelta(days=1)),
-    )
+    When the calendar does not cover the days to count, at_risk is None and calendar_error says why; the
+    overdue table needs no calendar and is always there."""
+    overdue = _deadline_table(user, due_from=None, due_to=today - dt.timedelta(days=1))
+    try:
+        horizon = add_working_days(today, within_days)
+    except CalendarNotCovered as error:
+        return DeadlineSummary(today=today, within_days=within_days, horizon=None, at_risk=None, overdue=overdue,
+                               calendar_error=str(error))
+    return DeadlineSummary(today=today, within_days=within_days, horizon=horizon,
+                           at_risk=_deadline_table(user, due_from=today, due_to=horizon), overdue=overdue)
 
 
 # --- the catalogue and rule runs -----------------------------------------------------------------------------

@@ -83,10 +83,7 @@ def deadlines(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "sees_all": sees_all_branches(user)}
     if not form.is_valid():
         return render(request, "callbacks/deadlines.html", context, status=400)
-    try:
-        context["summary"] = queries.deadline_summary(user, timezone.localdate(), form.within_days())
-    except CalendarNotCovered as error:
-        context["calendar_error"] = str(error)
+    context["summary"] = queries.deadline_summary(user, timezone.localdate(), form.within_days())
     return render(request, "callbacks/deadlines.html", context)
 
 

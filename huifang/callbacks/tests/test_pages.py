@@ -223,12 +223,14 @@ def test_deadlines_bad_input_and_permission(login: Callable[[User], Client], hq_
     assert login(make_user(branch_a, Role.QA_INSPECTOR)).get(DEADLINES).status_code == 403
 
 
-def test_deadlines_in_an_uncovered_year_say_so(login: Callable[[User], Client], hq_supervisor: User,
-                                               time_machine: Any) -> None:
+def test_deadlines_in_an_uncovered_year_say_so_and_still_show_the_overdue(
+        login: Callable[[User], Client], hq_supervisor: User, cust_a: Customer, time_machine: Any) -> None:
+    make_callback(cust_a, due=dt.date(2026, 12, 1))
     time_machine.move_to(dt.datetime(2027, 12, 30, 10, 0, tzinfo=SH), tick=False)
     response = login(hq_supervisor).get(DEADLINES)
     assert response.status_code == 200
     assert 'id="calendar-error"' in html(response) and "2027" in html(response)
+    assert "已逾期：截止日期早于 2027-12-30 的未完成任务，共 1 条" in html(response)
 
 
 # --- the catalogue, rule runs and explain -----------------------------------------------------------------------

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from huifang.calendars.queries import CalendarNotCovered
 from huifang.callbacks import queries
 from huifang.callbacks.choices import Origin, State
 from huifang.callbacks.models import Callback, RuleRun
@@ -56,6 +55,7 @@ def test_at_risk_counts_working_days_across_national_day(hq_supervisor: User, cu
     make_callback(cust_a, "risk_aml", dt.date(2026, 9, 2), state=State.CANCELLED)  # closed: counted nowhere
 
     summary = queries.deadline_summary(hq_supervisor, TODAY, 3)
+    assert summary.at_risk is not None
 
     assert summary.horizon == dt.date(2026, 10, 10)  # not 5 October, as weekdays alone would say
     assert _cells(summary.at_risk) == {("上海浦东营业部", "risk_aml"): 2, ("上海浦东营业部", "info_change"): 1,
@@ -71,7 +71,7 @@ def test_within_zero_days_is_today_only(hq_supervisor: User, cust_a: Customer) -
     make_callback(cust_a, "risk_aml", dt.date(2026, 10, 8))
     summary = queries.deadline_summary(hq_supervisor, TODAY, 0)
     assert summary.horizon == TODAY
-    assert summary.at_risk.total == 1
+    assert summary.at_risk is not None and summary.at_risk.total == 1
 
 
 def test_a_branch_sees_only_its_own_deadlines(agent_b: User, cust_a: Customer, cust_b: Customer) -> None:
@@ -79,13 +79,18 @@ def test_a_branch_sees_only_its_own_deadlines(agent_b: User, cust_a: Customer, c
     make_callback(cust_a, "risk_aml", dt.date(2026, 9, 1))
     make_callback(cust_b, "risk_aml", dt.date(2026, 10, 9))
     summary = queries.deadline_summary(agent_b, TODAY, 3)
+    assert summary.at_risk is not None
     assert [row.branch_name for row in summary.at_risk.rows] == ["广州天河营业部"]
     assert summary.overdue.rows == []
 
 
-def test_deadline_summary_in_an_uncovered_year_raises(hq_supervisor: User) -> None:
-    with pytest.raises(CalendarNotCovered):
-        queries.deadline_summary(hq_supervisor, dt.date(2027, 12, 30), 3)
+def test_in_an_uncovered_year_at_risk_is_missing_but_overdue_still_counts(hq_supervisor: User,
+                                                                           cust_a: Customer) -> None:
+    make_callback(cust_a, "risk_aml", dt.date(2026, 12, 1))
+    summary = queries.deadline_summary(hq_supervisor, dt.date(2027, 12, 30), 3)
+    assert summary.at_risk is None and summary.horizon is None
+    assert "2027" in summary.calendar_error
+    assert summary.overdue.total == 1
 
 
 def test_access_callback_is_not_found_for_another_branch(agent_a: User, agent_b: User, hq_supervisor: User,
