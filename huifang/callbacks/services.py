@@ -115,15 +115,6 @@ def _insert_sql(compiled: CompiledRule) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _dry_run_sql(compiled: CompiledRule) -> tuple[str, list[Any]]:
-    select, params = compiled.select_sql()
-    sql = (f"SELECT d.branch_id, COUNT(*) FROM (SELECT s.customer_id, s.period_key, MIN(s.branch_id) AS branch_id "
-           f"FROM ({select}) s WHERE s.due_date IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {CALLBACK} x "
-           "WHERE x.customer_id = s.customer_id AND x.callback_type_id = %s AND x.period_key = s.period_key) "
-           "GROUP BY s.customer_id, s.period_key) d GROUP BY d.branch_id")
-    return sql, [*params, compiled.callback_type.pk]
-
-
 def run_rules(*, as_of: dt.date, dry_run: bool = False, trigger: str = RunTrigger.MANUAL, by: Any = None,
               rules: QuerySet[Rule] | None = None) -> RunReport:
     """Run the trigger rules as of `as_of` (default: every active rule of every active automatic type).
@@ -131,33 +122,20 @@ def run_rules(*, as_of: dt.date, dry_run: bool = False, trigger: str = RunTrigge
     Each rule is one INSERT … SELECT in its own transaction, with its history rows (one per new callback) in
     the same transaction: a rule that fails (a calendar year not covered, a bad config) creates nothing and
     is reported; the others still run. Re-running creates nothing new: the unique (customer, type, period key)
-    skips what exists. A dry run counts, per branch, what would be created, and writes only the RuleRun row.
+    skips what exists. A dry run makes the same inserts and rolls them back: it counts, per branch, exactly what
+    would be created, and keeps only the RuleRun row.
     Side effects: a RuleRun row, the callbacks and their history, an audit entry."""
     now = timezone.now()
     run = RuleRun.objects.create(as_of=as_of, dry_run=dry_run, trigger=trigger,
                                  started_by=by if getattr(by, "pk", None) else None, started_at=now)
-    outcomes: list[RuleOutcome] = []
-    for rule, compiled in compiled_rules(as_of=as_of, rules=rules):
-        outcome = RuleOutcome(rule_id=rule.pk, rule=rule.name, type=rule.callback_type.code)
-        outcomes.append(outcome)
-        if isinstance(compiled, str):
-            outcome.error = compiled
-            logger.error("规则 %s（%s）未运行：%s", rule.pk, rule.name, compiled)
-            continue
-        if compiled.warnings:
-            outcome.error = "；".join(compiled.warnings)
-            logger.error("规则 %s（%s）：%s", rule.pk, rule.name, outcome.error)
-        try:
-            if dry_run:
-                sql, params = _dry_run_sql(compiled)
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, params)
-                    outcome.by_branch = {int(branch): int(count) for branch, count in cursor.fetchall()}
-            else:
-                outcome.by_branch = _run_one(compiled, run=run, now=now)
-        except Exception as error:  # a database error in one rule must not stop the others
-            logger.exception("规则 %s（%s）运行失败", rule.pk, rule.name)
-            outcome.error = f"运行失败：{error}"
+    if dry_run:
+        # The real inserts, rolled back: the counts are exactly what a run would create, also when several
+        # rules of one type pick the same customer.
+        with transaction.atomic():
+            outcomes = _run_each(as_of=as_of, rules=rules, run=run, now=now)
+            transaction.set_rollback(True)
+    else:
+        outcomes = _run_each(as_of=as_of, rules=rules, run=run, now=now)
     counts = [{"type": o.type, "rule": o.rule_id, "branch": branch, "count": count}
               for o in outcomes for branch, count in sorted(o.by_branch.items())]
     errors = [{"rule": o.rule_id, "name": o.rule, "message": o.error} for o in outcomes if o.error]
@@ -169,6 +147,26 @@ def run_rules(*, as_of: dt.date, dry_run: bool = False, trigger: str = RunTrigge
         f"{'试运行' if dry_run else '运行'}回访规则（截至 {as_of}）："
         f"{'将生成' if dry_run else '生成'} {total} 条回访任务" + (f"，{len(errors)} 条规则失败" if errors else "")))
     return RunReport(run=run, outcomes=outcomes)
+
+
+def _run_each(*, as_of: dt.date, rules: QuerySet[Rule] | None, run: RuleRun, now: dt.datetime) -> list[RuleOutcome]:
+    outcomes: list[RuleOutcome] = []
+    for rule, compiled in compiled_rules(as_of=as_of, rules=rules):
+        outcome = RuleOutcome(rule_id=rule.pk, rule=rule.name, type=rule.callback_type.code)
+        outcomes.append(outcome)
+        if isinstance(compiled, str):
+            outcome.error = compiled
+            logger.error("规则 %s（%s）未运行：%s", rule.pk, rule.name, compiled)
+            continue
+        if compiled.warnings:
+            outcome.error = "；".join(compiled.warnings)
+            logger.warning("规则 %s（%s）：%s", rule.pk, rule.name, outcome.error)
+        try:
+            outcome.by_branch = _run_one(compiled, run=run, now=now)
+        except Exception as error:  # a database error in one rule must not stop the others
+            logger.exception("规则 %s（%s）运行失败", rule.pk, rule.name)
+            outcome.error = f"运行失败：{error}"
+    return outcomes
 
 
 @transaction.atomic
@@ -252,6 +250,9 @@ def create_callback(*, customer: Customer, callback_type: CallbackType, origin: 
     if agent is not None:
         _history(callback, at=now, by=by, from_state=State.NEW, to_state=State.ASSIGNED,
                  reason=f"分配给 {agent}")
+    # An API client is recorded by name here: created_by and the history hold users only.
+    record_action(actor=by, action="create", obj=callback,
+                  summary=f"新建{callback_type.name}任务：客户 {customer.customer_no}（{Origin(origin).label}）")
     return callback
 
 
