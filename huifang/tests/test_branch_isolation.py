@@ -8,7 +8,7 @@ endpoint cannot ship without its isolation test."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -56,6 +56,8 @@ def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, m
     phone_a = ContactPoint.objects.create(customer=customer_a, kind="mobile", number="13900001111")
     _import_run_of(branch_a, person_a)
     _questionnaire_of(branch_a, hq_supervisor)
+    _callback_of(customer_a)
+    _project_of(branch_a, person_a)
     return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a, customer_a, phone_a)
 
 
@@ -94,6 +96,43 @@ def _questionnaire_a(world: World) -> dict[str, Any]:
     return {"questionnaire_id": Questionnaire.objects.get(name=QUESTIONNAIRE_A).pk}
 
 
+def _callback_of(customer: Customer) -> None:
+    """An open, overdue callback of the customer's branch (list, deadline views, detail, API); overdue needs no
+    calendar."""
+    from huifang.callbacks.services import create_callback
+    from huifang.campaigns.models import CallbackType
+
+    create_callback(customer=customer, callback_type=CallbackType.objects.get(code="risk_aml"), origin="api",
+                    reason="isolation", due=date(2026, 1, 5), period="isolation", today=date(2026, 1, 5))
+
+
+def _callback_a(world: World) -> dict[str, Any]:
+    from huifang.callbacks.models import Callback
+
+    return {"callback_id": Callback.objects.get(customer=world.customer_a).pk}
+
+
+PROJECT_A = "浦东年末满意度项目"
+
+
+def _project_of(branch: Branch, user: User) -> None:
+    """A manual project of `branch` (the project pages and API list and open it)."""
+    from django.utils import timezone
+
+    from huifang.callbacks.projects import create_project
+    from huifang.campaigns.models import CallbackType
+
+    today = timezone.localdate()
+    create_project(name=PROJECT_A, callback_type=CallbackType.objects.get(code="satisfaction"), period_start=today,
+                   period_end=today + timedelta(days=30), branch=branch, owner=user)
+
+
+def _project_a(world: World) -> dict[str, Any]:
+    from huifang.campaigns.models import Project
+
+    return {"project_id": Project.objects.get(name=PROJECT_A).pk}
+
+
 # route name (pages) or API path -> the URL parameters naming an object of branch A (read with GET)
 OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "customers:detail": lambda w: {"customer_no": w.customer_a.customer_no},
@@ -109,6 +148,10 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "surveys:designer": _questionnaire_a,
     "surveys:preview": _questionnaire_a,
     "surveys:export": _questionnaire_a,
+    "callbacks:detail": _callback_a,
+    "/api/v1/callbacks/{callback_id}": _callback_a,
+    "projects:detail": _project_a,
+    "/api/v1/projects/{project_id}": _project_a,
 }
 
 # routes that act on an object of branch A with POST: same rule, and nothing happens for the outsider
@@ -133,6 +176,11 @@ LIST_ROUTES: dict[str, str] = {
     "/api/v1/org/departments": "浦东运营部",
     "imports:index": IMPORT_FILE_A,
     "surveys:list": QUESTIONNAIRE_A,
+    "callbacks:list": "浦东李四",
+    "callbacks:deadlines": "上海浦东营业部",
+    "/api/v1/callbacks": "0031019990001",
+    "projects:list": PROJECT_A,
+    "/api/v1/projects": PROJECT_A,
 }
 
 # routes that hold no branch data, with the reason
@@ -172,6 +220,19 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "surveys:create": "creates a questionnaire of the own branch (surveys/tests/test_designer.py)",
     "surveys:import": "creates or drafts a questionnaire of the own branch (surveys/tests/test_designer.py)",
     "surveys:save": "POST on a questionnaire: 404 for another branch's in surveys/tests/test_designer.py",
+    "callbacks:rules": "the company-wide catalogue; a branch sees its own run counts (callbacks/tests/test_queries.py)",
+    "callbacks:run_rules": "HQ only (callbacks.add_rulerun): callbacks/tests/test_pages.py",
+    "callbacks:explain_rule": "the customer is access-checked, 404 otherwise: callbacks/tests/test_pages.py",
+    "callbacks:referral": "visible customers only: branch limits in callbacks/tests/test_pages.py",
+    "/api/v1/callbacks/risk-referral": "POST with a body: another branch's customer answers 404 in "
+                                       "callbacks/tests/test_api.py",
+    "/api/v1/rules/run": "a company-wide run, HQ supervisors and administrators only (callbacks/tests/test_api.py)",
+    "projects:create": "creates a project of a visible branch only (callbacks/tests/test_project_pages.py)",
+    "projects:assign": "POST on a project: 404 for another branch's in callbacks/tests/test_project_pages.py",
+    "projects:reassign": "POST on a project: 404 for another branch's in callbacks/tests/test_project_pages.py",
+    "projects:cancel": "POST on a project: 404 for another branch's in callbacks/tests/test_project_pages.py",
+    "/api/v1/projects/{project_id}/assignments": "POST with a body: 404 for another branch's project in "
+                                                 "callbacks/tests/test_project_api.py",
 }
 CALENDAR_PREFIX = "/api/v1/calendar/"  # the national calendar holds no branch data
 
