@@ -14,4 +14,7 @@ ACTION_LABELS = {
     "rotate_token": _("Replaced the token"),
     "deactivate": _("Deactivated"),
     "run_rules": _("Ran the callback rules"),
+    "assign": _("Assigned callbacks"),
+    "reassign": _("Re-assigned callbacks"),
+    "cancel": _("Cancelled callbacks"),
 }
