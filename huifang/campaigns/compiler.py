@@ -329,11 +329,38 @@ def typed(value: Any, output: Any) -> Any:
     return Value(value, output_field=output)
 
 
+class DayMap(Func):
+    """CASE <trigger day> WHEN d1 THEN v1 WHEN d2 THEN v2 … END: the trigger day is computed once per row (a
+    searched CASE would compute it for every WHEN). Days whose value is None are left to the ELSE NULL."""
+
+    def __init__(self, trigger: str, mapping: list[tuple[dt.date, Any]], output: Any) -> None:
+        super().__init__(F(trigger), output_field=output)
+        self.mapping = mapping
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        parts, values = [], list(params)
+        for day, value in self.mapping:
+            parts.append("WHEN %s THEN %s")
+            values += [connection.ops.adapt_datefield_value(day), self._adapt(connection, value)]
+        return f"CASE {sql} {' '.join(parts)} ELSE NULL END", tuple(values)
+
+    def _adapt(self, connection: Any, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return connection.ops.adapt_datetimefield_value(value)
+        if isinstance(value, dt.date):
+            return connection.ops.adapt_datefield_value(value)
+        return value
+
+
 def _by_day(trigger: str, facts: dict[dt.date, DayFacts], pick: Callable[[dt.date, DayFacts], Any],
             output: Any) -> Any:
-    """pick(day, facts) for the trigger day of each row, as a CASE over the trigger day."""
-    return Case(*(When(**{trigger: day}, then=typed(pick(day, f), output)) for day, f in facts.items()),
-                default=typed(None, output), output_field=output)
+    """pick(day, facts) for the trigger day of each row: a CASE over the trigger day, NULL for other days."""
+    mapping = [(day, pick(day, f)) for day, f in facts.items()]
+    mapping = [(day, value) for day, value in mapping if value is not None]
+    if not mapping:
+        return typed(None, output)
+    return DayMap(trigger, mapping, output)
 
 
 def _morning(day: dt.date | None) -> dt.datetime | None:
@@ -551,8 +578,11 @@ def _sample_rule(rule: Rule, config: SampleRule, as_of: dt.date, calendar: WorkC
     already = called(key)
     conditions.append(Condition(f"本期（{key}）尚未生成同类回访",
                                 _filter(~Q(Exists(already.filter(customer_id=OuterRef("pk")))))))
-    group_called = already.filter(**{f"customer__{group}": OuterRef(group)}).values(
-        f"customer__{group}").annotate(n=Count("id")).values("n")
+    # Already called per group, counted once per group and joined (a correlated count per candidate is
+    # quadratic in the group's size on SQLite).
+    group_called_sql, group_called_params = (
+        already.values(called_grp=F(f"customer__{group}")).annotate(called=Count("id"))
+        .values("called_grp", "called").order_by().query.sql_with_params())
     band = Case(*(When(assets__gte=bound, then=Value(index)) for index, bound in
                   reversed(list(enumerate(config.asset_bands)))), default=Value(0), output_field=IntegerField())
     one = next(iter(facts.values()))
@@ -568,22 +598,22 @@ def _sample_rule(rule: Rule, config: SampleRule, as_of: dt.date, calendar: WorkC
             not_before=typed(nb, DateTimeField()),
             expires_on=Value(one.expires_on, output_field=DateField()),
             grp=F(group), band=band,
-            needed=Value(config.at_least) - Coalesce(Subquery(group_called), Value(0)),
             # a spread that is the same every run, and not the order of customer numbers
             rnk=Window(RowNumber(), partition_by=[F(group), band],
                        order_by=[(F("id") * Value(7919)) % Value(10007), F("id")]),
-        ).values(*CANDIDATE_COLUMNS, "grp", "band", "needed", "rnk").order_by()
+        ).values(*CANDIDATE_COLUMNS, "grp", "band", "rnk").order_by()
 
-    columns = ", ".join(CANDIDATE_COLUMNS)
     # Round-robin over the bands: the first pick of every band, then the second... up to the group's need.
-    wrapper = (f"SELECT {columns} FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.grp ORDER BY s.rnk, s.band) "
-               "AS pick FROM {inner} s) p WHERE p.pick <= p.needed")
+    wrapper = (f"SELECT {', '.join('p.' + c for c in CANDIDATE_COLUMNS)} FROM (SELECT s.*, ROW_NUMBER() OVER "
+               "(PARTITION BY s.grp ORDER BY s.rnk, s.band) AS pick FROM {inner} s) p "
+               f"LEFT JOIN ({group_called_sql}) g ON g.called_grp = p.grp "
+               f"WHERE p.pick <= {int(config.at_least)} - COALESCE(g.called, 0)")
     conditions.append(Condition(f"每个{'客户经理' if group == 'manager_id' else '营业部'}本期至少 "
                                 f"{config.at_least} 户（已有的计入）", lambda rows: rows))
     return CompiledRule(
         rule=rule, callback_type=rule.callback_type, config=config, as_of=as_of, base=Customer.objects.all(),
         for_customer=lambda rows, customer_id: rows.filter(pk=customer_id),
-        conditions=conditions, finish=finish, wrapper=wrapper,
+        conditions=conditions, finish=finish, wrapper=wrapper, wrapper_params=list(group_called_params),
     )
 
 
