@@ -356,11 +356,16 @@ def reassign_callbacks(*, ids: Iterable[Any], agent: User, by: Any = None, reaso
                             reason=why, agent=agent) for callback in accepted])
         result.changed = Callback.objects.filter(pk__in=[c.pk for c in accepted]).update(
             state=State.ASSIGNED, agent=agent, updated_at=now)
-        record_action(actor=by, action="reassign", object_type="callbacks.callback",
-                      object_id=",".join(str(c.pk) for c in accepted[:10])[:64],
-                      branch_code=accepted[0].branch.code if len({c.branch_id for c in accepted}) == 1 else "",
-                      summary=f"{result.changed} 条回访任务改派给 {agent}：{why}")
+        _record_bulk(by, "reassign", accepted, f"{result.changed} 条回访任务改派给 {agent}：{why}")
     return result
+
+
+def _record_bulk(by: Any, action: str, changed: list[Callback], summary: str) -> None:
+    """One audit entry for a bulk change: the first ids, the branch when they share one."""
+    record_action(actor=by, action=action, object_type="callbacks.callback",
+                  object_id=",".join(str(c.pk) for c in changed[:10])[:64],
+                  branch_code=changed[0].branch.code if len({c.branch_id for c in changed}) == 1 else "",
+                  summary=summary[:500])
 
 
 @transaction.atomic
@@ -396,8 +401,5 @@ def cancel_callbacks(*, ids: Iterable[Any], by: Any = None, reason: str,
             for callback in accepted])
         result.changed = Callback.objects.filter(pk__in=[c.pk for c in accepted]).update(
             state=State.CANCELLED, closed_at=now, updated_at=now)
-        record_action(actor=by, action="cancel", object_type="callbacks.callback",
-                      object_id=",".join(str(c.pk) for c in accepted[:10])[:64],
-                      branch_code=accepted[0].branch.code if len({c.branch_id for c in accepted}) == 1 else "",
-                      summary=f"取消 {result.changed} 条回访任务：{why}"[:500])
+        _record_bulk(by, "cancel", accepted, f"取消 {result.changed} 条回访任务：{why}")
     return result
