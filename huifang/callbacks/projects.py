@@ -186,7 +186,9 @@ def assign_project_lines(*, project: Project, text: str, agent_ids: Iterable[Any
     a bad chosen agent. Side effects, in one transaction: the callbacks (assigned), two history rows each
     (created, assigned), an audit entry."""
     today = today or timezone.localdate()
-    project = Project.objects.select_for_update().select_related("callback_type", "questionnaire").get(pk=project.pk)
+    # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the questionnaire's outer join.
+    project = (Project.objects.select_for_update(of=("self",)).select_related("callback_type", "questionnaire")
+               .get(pk=project.pk))
     if project.state != ProjectState.OPEN:
         raise CallbackError("项目已关闭，不能再分配")
     parsed = parse_assignment_lines(text)
