@@ -21,6 +21,9 @@ from huifang.calendars.api import router as calendar_router
 from huifang.callbacks.api import router as callbacks_router
 from huifang.callbacks.api import rules_router
 from huifang.callbacks.project_api import router as projects_router
+from huifang.callbacks.queue_api import router as queue_router
+from huifang.calls.api import outcome_router
+from huifang.calls.api import router as calls_router
 from huifang.customers.api import router as customers_router
 from huifang.customers.imports.api import customers_batch_router, events_router
 from huifang.org.api import router as org_router
@@ -106,6 +109,10 @@ api.add_router("/questionnaires", questionnaires_router)
 api.add_router("/responses", responses_router)
 api.add_router("/audit", audit_router)
 api.add_router("/calendar", calendar_router)
+# The outcome route first: "/callbacks/{id}/outcome" belongs to the calls app.
+api.add_router("/callbacks", outcome_router)
 api.add_router("/callbacks", callbacks_router, auth=callbacks_auth)
+api.add_router("/agents", queue_router)
+api.add_router("/calls", calls_router)
 api.add_router("/rules", rules_router, auth=rules_auth)
 api.add_router("/projects", projects_router, auth=projects_auth)

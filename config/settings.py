@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "huifang.surveys",
     "huifang.campaigns",
     "huifang.callbacks",
+    "huifang.calls",
     "huifang.reports",
     "huifang.demo",
 ]

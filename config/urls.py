@@ -18,6 +18,7 @@ urlpatterns = [
     path("surveys/", include("huifang.surveys.urls")),
     path("callbacks/", include("huifang.callbacks.urls")),
     path("projects/", include("huifang.callbacks.project_urls")),
+    path("calls/", include("huifang.calls.urls")),
     path("audit/", include("huifang.audit.urls")),
     path("calendar/", include("huifang.calendars.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
