@@ -1,10 +1,12 @@
 """Django settings. Everything a deployment changes comes from an environment variable (README: Configuration);
 the defaults give the embedded demo: SQLite under ./var, the simulated exchange, debug off, loopback only."""
 
+import json
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -173,6 +175,13 @@ IMPORT_WORKERS = env_int("HUIFANG_IMPORT_WORKERS", min(4, os.cpu_count() or 1))
 
 # The firm's name as scripts say it ({公司名称}).
 COMPANY_NAME = env_str("HUIFANG_COMPANY_NAME", "示例证券")
+
+# The telephone exchange (integrations/telephony/factory.py): the dotted path of its class and its keyword
+# arguments as a JSON object, e.g. {"ring_seconds": 1, "seed": 7} for the simulated exchange.
+TELEPHONY_BACKEND = env_str("HUIFANG_TELEPHONY_BACKEND", "huifang.integrations.telephony.simulated.SimulatedExchange")
+TELEPHONY_OPTIONS: dict[str, object] = json.loads(env_str("HUIFANG_TELEPHONY_OPTIONS", "") or "{}")
+if not isinstance(TELEPHONY_OPTIONS, dict):
+    raise ImproperlyConfigured("HUIFANG_TELEPHONY_OPTIONS must be a JSON object")
 
 # The rotation hint (surveys/statistics.py): a question whose best answer took this share of at least this many
 # answers in the period is flagged to the HQ supervisor.

@@ -1,0 +1,1 @@
+"""Tests of the telephony adapters (no database: adapters never touch it)."""
