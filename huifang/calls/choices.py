@@ -37,3 +37,11 @@ CLOSING_POLICIES = (Policy.CLOSE_FAILED, Policy.CLOSE_REFUSED)
 class CorrectionKind(models.TextChoices):
     INVALID = "invalid", _("Invalid number")
     CHANGED = "changed", _("Changed number")
+
+
+#: the words the pages and exports show (the calls app has no catalog yet: these are the zh-Hans texts)
+STATE_TEXT = {"dialing": "拨号中", "ringing": "振铃中", "answered": "通话中", "ended": "已结束"}
+KIND_TEXT = {"invalid": "无效号码", "changed": "号码变更"}
+END_CAUSE_TEXT = {"normal": "正常挂断", "no_answer": "无人接听", "busy": "占线", "invalid_number": "空号",
+                  "powered_off": "关机", "unreachable": "无法接通", "suspended": "停机",
+                  "agent_unavailable": "坐席分机未接听", "failed": "呼叫失败"}

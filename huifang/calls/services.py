@@ -425,3 +425,17 @@ def attach_file(*, callback: Callback, by: Any, name: str, source: IO[bytes]) ->
                                            uploaded_at=timezone.now())
     record_action(actor=by, action="attach", obj=attachment, summary=f"上传附件 {name[:100]}")
     return attachment
+
+
+# --- recordings and exports: audited reads -------------------------------------------------------------------
+
+def record_recording_access(*, actor: Any, recording: CallRecording, download: bool) -> None:
+    """Audit a playback (play_recording) or a download (download_recording) of a recording."""
+    action = "download_recording" if download else "play_recording"
+    record_action(actor=actor, action=action, obj=recording,
+                  summary=f"{'下载' if download else '播放'}录音：通话 {recording.call.serial}")
+
+
+def record_corrections_export(*, actor: Any, count: int) -> None:
+    record_action(actor=actor, action="export", object_type="calls.contactcorrection",
+                  summary=f"导出号码纠错清单 {count} 条（号码已脱敏）")

@@ -74,3 +74,13 @@ ROLE_PERMISSIONS[Role.AUDITOR] += ["campaigns.view_project", "callbacks.view_cal
 ROLE_PERMISSIONS[Role.AGENT] += ["callbacks.view_callback"]
 # risk referral (风险转介): risk and compliance staff raise risk-monitoring callbacks for any branch's customer
 ROLE_PERMISSIONS[Role.RISK_OFFICER] += ["callbacks.add_callback", "callbacks.view_callback"]
+# calls and recordings (通话、录音): agents dial and register outcomes; who supervises or checks calls sees them
+# and plays recordings; only HQ supervisors, QA inspectors and auditors download them
+for _role in (Role.AGENT, Role.TEAM_LEAD, Role.BRANCH_OPERATOR, Role.HQ_SUPERVISOR, Role.QA_INSPECTOR, Role.AUDITOR):
+    ROLE_PERMISSIONS[_role] += ["calls.view_call", "calls.view_callrecording"]
+ROLE_PERMISSIONS[Role.AGENT] += ["calls.add_call"]
+for _role in (Role.HQ_SUPERVISOR, Role.QA_INSPECTOR, Role.AUDITOR):
+    ROLE_PERMISSIONS[_role] += ["calls.download_callrecording"]
+# the contact-correction list (号码纠错清单) for the account-opening counter
+for _role in (Role.BRANCH_OPERATOR, Role.TEAM_LEAD, Role.HQ_SUPERVISOR, Role.AUDITOR):
+    ROLE_PERMISSIONS[_role] += ["calls.view_contactcorrection"]

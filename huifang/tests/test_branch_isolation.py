@@ -58,6 +58,7 @@ def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, m
     _questionnaire_of(branch_a, hq_supervisor)
     _callback_of(customer_a)
     _project_of(branch_a, person_a)
+    _correction_of(customer_a, phone_a)
     return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a, customer_a, phone_a)
 
 
@@ -133,6 +134,36 @@ def _project_a(world: World) -> dict[str, Any]:
     return {"project_id": Project.objects.get(name=PROJECT_A).pk}
 
 
+def _correction_of(customer: Customer, phone: ContactPoint) -> None:
+    """An open contact correction of the customer's branch (the correction list shows it)."""
+    from django.utils import timezone
+
+    from huifang.calls.models import ContactCorrection
+
+    ContactCorrection.objects.create(branch=customer.branch, customer=customer, phone=phone,
+                                     phone_masked=phone.masked_number, kind="invalid", outcome="invalid_number",
+                                     found_at=timezone.now())
+
+
+def _call_a(world: World) -> dict[str, Any]:
+    """A finished call of branch A with its recording (the call page and API, playback and download)."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from huifang.calls.models import Call, CallRecording
+    from huifang.calls.services import recording_storage
+
+    call, _ = Call.objects.get_or_create(serial="C20260105000001", defaults={
+        "agent": world.person_a, "customer": world.customer_a, "phone": world.phone_a,
+        "phone_masked": world.phone_a.masked_number, "branch": world.branch_a, "state": "ended",
+        "dialed_at": timezone.now(), "ended_at": timezone.now()})
+    if not CallRecording.objects.filter(call=call).exists():
+        key = recording_storage().save(f"isolation/{call.serial}.wav", ContentFile(b"RIFF0000WAVE"))
+        CallRecording.objects.create(call=call, storage_key=key, duration_seconds=1, size=12, sha256="0" * 64,
+                                     created_at=timezone.now())
+    return {"serial": call.serial}
+
+
 # route name (pages) or API path -> the URL parameters naming an object of branch A (read with GET)
 OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "customers:detail": lambda w: {"customer_no": w.customer_a.customer_no},
@@ -152,6 +183,10 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "/api/v1/callbacks/{callback_id}": _callback_a,
     "projects:detail": _project_a,
     "/api/v1/projects/{project_id}": _project_a,
+    "calls:detail": _call_a,
+    "calls:recording": _call_a,
+    "calls:recording_download": _call_a,
+    "/api/v1/calls/{serial}": _call_a,
 }
 
 # routes that act on an object of branch A with POST: same rule, and nothing happens for the outsider
@@ -181,6 +216,7 @@ LIST_ROUTES: dict[str, str] = {
     "/api/v1/callbacks": "0031019990001",
     "projects:list": PROJECT_A,
     "/api/v1/projects": PROJECT_A,
+    "calls:corrections": "0031019990001",
 }
 
 # routes that hold no branch data, with the reason
@@ -233,6 +269,10 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "projects:cancel": "POST on a project: 404 for another branch's in callbacks/tests/test_project_pages.py",
     "/api/v1/projects/{project_id}/assignments": "POST with a body: 404 for another branch's project in "
                                                  "callbacks/tests/test_project_api.py",
+    "calls:corrections_export": "the same rows as calls:corrections, as XLSX: calls/tests/test_pages.py",
+    "/api/v1/calls": "POST with a body: another branch's customer or callback answers 404 in calls/tests/test_api.py",
+    "/api/v1/callbacks/{callback_id}/outcome": "POST with a body: another branch's callback or call answers 404 in "
+                                               "calls/tests/test_api.py",
 }
 CALENDAR_PREFIX = "/api/v1/calendar/"  # the national calendar holds no branch data
 
