@@ -269,6 +269,8 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "projects:cancel": "POST on a project: 404 for another branch's in callbacks/tests/test_project_pages.py",
     "/api/v1/projects/{project_id}/assignments": "POST with a body: 404 for another branch's project in "
                                                  "callbacks/tests/test_project_api.py",
+    "/api/v1/agents/me/next": "the agent's own queue: only the own branch's callbacks (HQ agents every branch), "
+                              "in callbacks/tests/test_queue.py",
     "calls:corrections_export": "the same rows as calls:corrections, as XLSX: calls/tests/test_pages.py",
     "/api/v1/calls": "POST with a body: another branch's customer or callback answers 404 in calls/tests/test_api.py",
     "/api/v1/callbacks/{callback_id}/outcome": "POST with a body: another branch's callback or call answers 404 in "
