@@ -1,6 +1,7 @@
 """Callback types (回访类型), their trigger rules (触发规则) and manual projects (回访项目): what is to be called
 back, when, and by when. The callbacks themselves live in the callbacks app, above this one."""
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -56,6 +57,10 @@ class CallbackType(models.Model):
     channels = models.JSONField(_("allowed channels"), default=default_channels)
     #: REGULATION item 7: the agent may not be the customer's own client manager
     recusal = models.BooleanField(_("recusal"), default=True)
+    #: REGULATION item 17: the queue hands out this type's callbacks only from starts_at (included) to ends_at
+    #: (excluded), local time
+    calling_starts_at = models.TimeField(_("calling hours start"), default=dt.time(9, 0))
+    calling_ends_at = models.TimeField(_("calling hours end"), default=dt.time(20, 30))
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -76,6 +81,9 @@ class CallbackType(models.Model):
         if not isinstance(self.channels, list) or not self.channels or any(
                 channel not in ("phone", "sms", "email") for channel in self.channels):
             errors["channels"] = "可用渠道应为 phone、sms、email 中的一个或多个"
+        if (self.calling_starts_at is not None and self.calling_ends_at is not None
+                and self.calling_starts_at >= self.calling_ends_at):
+            errors["calling_ends_at"] = "呼叫时段的结束时间应晚于开始时间"
         if errors:
             raise ValidationError(errors)
 
