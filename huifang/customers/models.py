@@ -202,6 +202,33 @@ class CustomerEvent(models.Model):
         return sorted(self.data.items()) if isinstance(self.data, dict) else []
 
 
+class DoNotCall(models.Model):
+    """The do-not-call list (免打扰名单, REGULATION items 15–16): a customer who refused marketing gets no MARKETING
+    callback from `since` to `until` (included; null: indefinitely, until re-consent). Service callbacks go on."""
+
+    # The queue's check: an EXISTS on (customer) per candidate, served by the foreign key's index.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="do_not_call"
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    since = models.DateTimeField(_("since"))
+    until = models.DateField(_("until"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", db_index=False,
+    )
+
+    objects = CustomerChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("do-not-call entry")
+        verbose_name_plural = _("do-not-call list")
+        ordering = ["customer", "-since", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} 免打扰至 {self.until or '长期'}"
+
+
 class ImportRunQuerySet(BranchScopedQuerySet):
     branch_path = "branch"
 
