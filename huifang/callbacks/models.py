@@ -89,6 +89,13 @@ class Callback(models.Model):
                               on_delete=models.PROTECT, related_name="callbacks")
     attempts = models.PositiveSmallIntegerField(_("attempts"), db_default=0)
     appointment_at = models.DateTimeField(_("appointment"), null=True, blank=True)
+    #: who the appointment (预约下次) is for; null: anyone may take it. Past settings.APPOINTMENT_HANDOVER_MINUTES
+    #: overdue it passes to anyone (callbacks.queue)
+    # No index of its own: the queue reads it from the rows it scans.
+    appointment_agent = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("appointment for"), null=True,
+                                          blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    #: when the current agent took it from the queue (state in_progress)
+    held_at = models.DateTimeField(_("held since"), null=True, blank=True)
     #: the outcome code of the last attempt (DOMAIN.md "Outcomes")
     result = models.CharField(_("result"), max_length=20, blank=True, db_default="")
     #: why it exists, in words: the risk officer's reason, the trigger's summary
@@ -122,6 +129,16 @@ class Callback(models.Model):
             models.Index(fields=["updated_at", "id"], name="callback_updated_idx"),
             # the callbacks of a type in a period (sampling quotas, project lists)
             models.Index(fields=["callback_type", "period_key"], name="callback_type_period_idx"),
+            # the queue (callbacks.queue, "next"): a branch agent's pop, ORDER BY priority DESC, due_date, id LIMIT 1
+            # over the callbacks that can be handed out; partial, so taken and closed ones are not walked over
+            models.Index(fields=["branch", "-priority", "due_date", "id"], name="callback_pop_branch_idx",
+                         condition=Q(state__in=["new", "assigned"])),
+            # the same pop for an HQ agent, who works every branch
+            models.Index(fields=["-priority", "due_date", "id"], name="callback_pop_all_idx",
+                         condition=Q(state__in=["new", "assigned"])),
+            # the queue's first pass: due appointments (预约下次), earliest first
+            models.Index(fields=["appointment_at"], name="callback_pop_appointment_idx",
+                         condition=Q(state__in=["new", "assigned"], appointment_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
