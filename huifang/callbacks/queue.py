@@ -1,0 +1,287 @@
+"""The agents' queue (获得外呼对象): `take_next_callback` gives an agent the best callback they may work now, and
+with it every other open callback of the same customer they may work ("one call, all of the customer");
+`release_callbacks` hands held ones back.
+
+What an agent may be given (each rule is one condition of `_CANDIDATE`, shared by the pop, the customer's other
+callbacks and the reasons):
+- state new (the pool), or assigned to this agent; of the agent's branch (HQ agents, the central callback
+  center, work every branch: org.scoping.sees_all_branches);
+- its not-before moment (cooling-off 冷静期, next trading day) has come;
+- now, local time, is within its type's calling hours (calling_starts_at included, calling_ends_at excluded);
+- not a MARKETING type for a customer on the do-not-call list (REGULATION 15–16);
+- not a customer the agent manages when the type has recusal (REGULATION 7);
+- no appointment, or a due one for anyone, for this agent, or for someone else but overdue by more than
+  settings.APPOINTMENT_HANDOVER_MINUTES (default 30);
+- the customer is not being worked by another agent (none of their callbacks in progress under someone else).
+
+Order: due appointments first (earliest first), then priority (high first), due date, id.
+
+The claim is one statement that the database makes atomic (notes/PERFORMANCE.md): on PostgreSQL
+`SELECT … FOR UPDATE SKIP LOCKED LIMIT 1` inside the UPDATE, the customer's other callbacks and the history rows
+in the same statement (data-modifying WITH); on SQLite the transaction is BEGIN IMMEDIATE (settings), so the
+whole pop runs under the write lock and no other writer can interleave. The ORM's select_for_update + save is
+2.5–450× slower: not used here."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from huifang.callbacks.choices import State
+from huifang.callbacks.models import Callback, CallbackHistory
+from huifang.org.scoping import sees_all_branches
+
+DEFAULT_HANDOVER_MINUTES = 30
+
+#: the reasons' categories, in the order a callback is attributed to the first that blocks it
+REASONS: list[tuple[str, str, str]] = [
+    # (code, when every blocked callback has it, when some have it)
+    ("cooling_off", "均处于冷静期", "处于冷静期"),
+    ("calling_hours", "均未到可呼叫时间（呼叫时段 {hours}）", "不在呼叫时段（{hours}）"),
+    ("appointment_later", "均为预约任务，预约时间未到", "预约时间未到"),
+    ("appointment_other", "均为预约给其他坐席的任务", "预约给其他坐席"),
+    ("do_not_call", "客户均在免打扰名单（营销类任务）", "客户在免打扰名单"),
+    ("recusal", "均为您管理的客户（回避）", "为您管理的客户（回避）"),
+    ("customer_held", "客户均正由其他坐席处理", "客户正由其他坐席处理"),
+    ("busy", "均正被其他坐席领取，请稍后再试", "正被其他坐席领取"),
+]
+NOTHING_AT_ALL = "没有分配给您的回访任务"
+#: the reasons count at most this many callbacks (a cheap answer, also over a million open ones)
+REASON_SAMPLE = 10_000
+
+# The states and the literals stay in the SQL text: the partial indexes (models.py, callback_pop_*) are used only
+# when the query's condition matches their predicate, which a bound parameter would hide from the planner.
+_HANDABLE = "c.state IN ('new', 'assigned')"
+_MINE = "(c.state = 'new' OR c.agent_id = %(agent)s)"
+_BRANCH = "c.branch_id = %(branch)s"
+_NOT_BEFORE = "(c.not_before IS NULL OR c.not_before <= %(now)s)"
+_APPOINTMENT = ("(c.appointment_at IS NULL OR (c.appointment_at <= %(now)s AND (c.appointment_agent_id IS NULL "
+                "OR c.appointment_agent_id = %(agent)s OR c.appointment_at < %(handover)s)))")
+_HOURS = "(t.calling_starts_at <= %(clock)s AND t.calling_ends_at > %(clock)s)"
+_DO_NOT_CALL = ("(t.category <> 'marketing' OR NOT EXISTS (SELECT 1 FROM customers_donotcall d "
+                "WHERE d.customer_id = c.customer_id AND d.since <= %(now)s "
+                "AND (d.until IS NULL OR d.until >= %(today)s)))")
+_RECUSAL = ("(NOT t.recusal OR NOT EXISTS (SELECT 1 FROM customers_customer m "
+            "WHERE m.id = c.customer_id AND m.manager_id = %(agent)s))")
+_CUSTOMER_FREE = ("NOT EXISTS (SELECT 1 FROM callbacks_callback h WHERE h.customer_id = c.customer_id "
+                  "AND h.state = 'in_progress' AND h.agent_id <> %(agent)s)")
+_TYPE_ALLOWS = (f"EXISTS (SELECT 1 FROM campaigns_callbacktype t WHERE t.id = c.callback_type_id AND {_HOURS} "
+                f"AND {_DO_NOT_CALL} AND {_RECUSAL})")
+
+
+def _candidate(*, every_branch: bool) -> str:
+    """The condition on `callbacks_callback c` of a callback this agent may be given now."""
+    parts = [_HANDABLE, _MINE, *([] if every_branch else [_BRANCH]), _NOT_BEFORE, _APPOINTMENT, _TYPE_ALLOWS,
+             _CUSTOMER_FREE]
+    return " AND ".join(parts)
+
+
+def _pick_sql(*, every_branch: bool, locking: bool) -> str:
+    """The id of the best candidate: due appointments first, then the rest. COALESCE stops at the first that
+    finds one, so the second scan (the common case) runs only when no appointment is due; each scan walks a
+    partial index in its ORDER BY order and stops at the first row that passes (and is not locked).
+
+    Locking (PostgreSQL), the pick also locks its customer's row, skipping customers another agent is taking
+    right now: without it two agents popping two callbacks of one customer at the same moment would both call
+    them ("one call, all of the customer"). The customer is locked first (OF cu, c): a callback row is then only
+    ever locked by the holder of its customer's lock, so the customer's other callbacks are never found locked
+    by a rival that skipped on to another row but keeps its lock until it commits."""
+    where = _candidate(every_branch=every_branch)
+    source = "callbacks_callback c"
+    lock = ""
+    if locking:
+        source = "customers_customer cu JOIN callbacks_callback c ON c.customer_id = cu.id"
+        lock = " FOR NO KEY UPDATE OF cu, c SKIP LOCKED"
+    return (f"COALESCE((SELECT c.id FROM {source} WHERE {where} AND c.appointment_at IS NOT NULL "
+            f"ORDER BY c.appointment_at, c.priority DESC, c.id LIMIT 1{lock}), "
+            f"(SELECT c.id FROM {source} WHERE {where} "
+            f"ORDER BY c.priority DESC, c.due_date, c.id LIMIT 1{lock}))")
+
+
+_SET = "state = 'in_progress', agent_id = %(agent)s, held_at = %(now)s, updated_at = %(now)s"
+_HISTORY_COLUMNS = "callback_id, at, by_id, from_state, to_state, reason, agent_id"
+TAKEN_REASON = "坐席领取（获得外呼对象）"
+WITH_CUSTOMER_REASON = "随同一客户的回访任务一并领取"
+
+
+def _postgresql_sql(*, every_branch: bool) -> str:
+    """One statement: pick and lock the best candidate, claim it, claim the customer's other callbacks this agent
+    may work (skipping any another agent is taking right now), write every history row; answers the claimed
+    (id, customer_id, is_first). The WITH parts share one snapshot, so the customer's other callbacks exclude
+    the first by id."""
+    where = _candidate(every_branch=every_branch)
+    return (
+        # Locking again the row the pick locked reads its latest version, so from_state is exact.
+        f"WITH pick AS (SELECT p.id, p.state FROM callbacks_callback p "
+        f"WHERE p.id = {_pick_sql(every_branch=every_branch, locking=True)} FOR NO KEY UPDATE), "
+        f"first AS (UPDATE callbacks_callback u SET {_SET} FROM pick WHERE u.id = pick.id "
+        f"RETURNING u.id, u.customer_id, pick.state AS from_state), "
+        f"more AS (UPDATE callbacks_callback u SET {_SET} FROM (SELECT c.id, c.state FROM callbacks_callback c "
+        f"WHERE c.customer_id = (SELECT customer_id FROM first) AND c.id <> (SELECT id FROM first) AND {where} "
+        "FOR NO KEY UPDATE OF c SKIP LOCKED) s "
+        "WHERE u.id = s.id RETURNING u.id, u.customer_id, s.state AS from_state), "
+        "claimed AS (SELECT id, customer_id, from_state, 0 AS rest FROM first "
+        "UNION ALL SELECT id, customer_id, from_state, 1 AS rest FROM more), "
+        f"history AS (INSERT INTO callbacks_callbackhistory ({_HISTORY_COLUMNS}) "
+        "SELECT id, %(now)s, %(agent)s, from_state, 'in_progress', "
+        "CASE rest WHEN 0 THEN %(reason)s ELSE %(reason_more)s END, %(agent)s FROM claimed) "
+        "SELECT id, customer_id, rest FROM claimed ORDER BY rest, id")
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What the agent now holds: one customer's callbacks, the popped one first."""
+
+    customer_id: int
+    callback_ids: list[int]
+    held_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Nothing:
+    """Nothing could be given; `reason` says why, in Chinese; `counts` by REASONS code."""
+
+    reason: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _params(agent: Any, now: dt.datetime) -> dict[str, Any]:
+    ops = connection.ops
+    local = timezone.localtime(now)
+    minutes = int(getattr(settings, "APPOINTMENT_HANDOVER_MINUTES", DEFAULT_HANDOVER_MINUTES))
+    return {
+        "agent": agent.pk,
+        "branch": agent.branch_id,
+        "now": ops.adapt_datetimefield_value(now),
+        "handover": ops.adapt_datetimefield_value(now - dt.timedelta(minutes=minutes)),
+        "clock": ops.adapt_timefield_value(local.time().replace(microsecond=0)),
+        "today": ops.adapt_datefield_value(local.date()),
+        "reason": TAKEN_REASON,
+        "reason_more": WITH_CUSTOMER_REASON,
+    }
+
+
+def take_next_callback(*, agent: Any, now: dt.datetime | None = None) -> Taken | Nothing:
+    """Give `agent` the best callback they may work now (rules and order: the module's docstring) and every other
+    open callback of the same customer they may work, all moved to in_progress under the agent (held_at = now),
+    each with its history row, in one transaction. Two agents never get the same callback.
+
+    Precondition: `agent` is a user with an agent number (the API refuses others). Answers Taken, or Nothing
+    with the reason when nothing can be given. Side effects: the claimed callbacks and their history rows."""
+    now = now or timezone.now()
+    every_branch = sees_all_branches(agent)
+    params = _params(agent, now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_postgresql_sql(every_branch=every_branch), params)
+            rows = cursor.fetchall()
+        else:
+            rows = _claim_serialised(cursor, every_branch=every_branch, params=params)
+    if not rows:
+        return explain_nothing(agent=agent, now=now)
+    return Taken(customer_id=int(rows[0][1]), callback_ids=[int(row[0]) for row in rows], held_at=now)
+
+
+def _claim_serialised(cursor: Any, *, every_branch: bool, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The pop for SQLite: inside BEGIN IMMEDIATE (settings' transaction_mode) this transaction holds the write
+    lock from its first statement, so reading the pick and then updating it cannot race another writer."""
+    where = _candidate(every_branch=every_branch)
+    cursor.execute(f"SELECT p.id, p.customer_id, p.state FROM callbacks_callback p "
+                   f"WHERE p.id = {_pick_sql(every_branch=every_branch, locking=False)}", params)
+    first = cursor.fetchone()
+    if first is None:
+        return []
+    first_id, customer_id, first_state = first
+    cursor.execute(f"SELECT c.id, c.state FROM callbacks_callback c WHERE c.customer_id = %(customer)s "
+                   f"AND c.id <> %(first)s AND {where} ORDER BY c.id", {**params, "customer": customer_id,
+                                                                        "first": first_id})
+    more = cursor.fetchall()
+    claimed = [(first_id, first_state, params["reason"]), *((id_, state, params["reason_more"]) for id_, state in more)]
+    ids = [row[0] for row in claimed]
+    marks = ", ".join(f"%(id{n})s" for n in range(len(ids)))
+    cursor.execute(f"UPDATE callbacks_callback SET {_SET} WHERE id IN ({marks})",
+                   {**params, **{f"id{n}": id_ for n, id_ in enumerate(ids)}})
+    cursor.executemany(f"INSERT INTO callbacks_callbackhistory ({_HISTORY_COLUMNS}) "
+                       "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                       [(id_, params["now"], params["agent"], state, State.IN_PROGRESS.value, reason, params["agent"])
+                        for id_, state, reason in claimed])
+    return [(first_id, customer_id, 0), *((id_, customer_id, 1) for id_, _ in more)]
+
+
+def explain_nothing(*, agent: Any, now: dt.datetime | None = None) -> Nothing:
+    """Why nothing can be given to `agent` now, from one aggregate over (at most REASON_SAMPLE of) the callbacks
+    they could otherwise be given: each is counted under the first rule that blocks it, in REASONS order."""
+    now = now or timezone.now()
+    every_branch = sees_all_branches(agent)
+    params = _params(agent, now)
+    base = " AND ".join([_HANDABLE, _MINE, *([] if every_branch else [_BRANCH])])
+    category = (
+        f"CASE WHEN NOT {_NOT_BEFORE} THEN 'cooling_off' "
+        f"WHEN NOT {_HOURS} THEN 'calling_hours' "
+        "WHEN c.appointment_at IS NOT NULL AND c.appointment_at > %(now)s THEN 'appointment_later' "
+        f"WHEN NOT {_APPOINTMENT} THEN 'appointment_other' "
+        f"WHEN NOT {_DO_NOT_CALL} THEN 'do_not_call' "
+        f"WHEN NOT {_RECUSAL} THEN 'recusal' "
+        f"WHEN NOT {_CUSTOMER_FREE} THEN 'customer_held' "
+        "ELSE 'busy' END")
+    sql = (f"SELECT k, starts, ends, COUNT(*) FROM (SELECT {category} AS k, t.calling_starts_at AS starts, "
+           f"t.calling_ends_at AS ends FROM callbacks_callback c "
+           f"JOIN campaigns_callbacktype t ON t.id = c.callback_type_id WHERE {base} LIMIT {REASON_SAMPLE}) x "
+           "GROUP BY k, starts, ends")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    counts: dict[str, int] = {}
+    hours: set[str] = set()
+    for code, starts, ends, count in rows:
+        counts[code] = counts.get(code, 0) + int(count)
+        if code == "calling_hours":
+            hours.add(f"{_clock(starts)}–{_clock(ends)}")
+    if not counts:
+        return Nothing(reason=NOTHING_AT_ALL, counts={})
+    shown = "、".join(sorted(hours))
+    present = [(code, every, some) for code, every, some in REASONS if counts.get(code)]
+    if len(present) == 1:
+        code, every, _ = present[0]
+        return Nothing(reason=every.format(hours=shown), counts=counts)
+    parts = [f"{counts[code]} 条{some.format(hours=shown)}" for code, _, some in present]
+    return Nothing(reason="暂无可领取的回访任务：" + "；".join(parts), counts=counts)
+
+
+def _clock(value: Any) -> str:
+    """A time as HH:MM, from either engine (SQLite answers text)."""
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    return str(value)[:5]
+
+
+RELEASED_REASON = "坐席交回"
+
+
+@transaction.atomic
+def release_callbacks(*, agent: Any, ids: list[int], reason: str = "") -> list[int]:
+    """Hand back callbacks `agent` holds (in_progress under them): each returns to the state it was taken from,
+    assigned to the agent, or new (the pool, no agent); held_at is cleared. Ids the agent does not hold are
+    ignored. Answers the released ids. Side effects: the callbacks and their history rows."""
+    held = list(Callback.objects.select_for_update().filter(pk__in=ids, state=State.IN_PROGRESS, agent=agent)
+                .order_by("pk"))
+    if not held:
+        return []
+    taken_from = dict(CallbackHistory.objects.filter(callback__in=held, to_state=State.IN_PROGRESS)
+                      .order_by("callback_id", "at", "id").values_list("callback_id", "from_state"))
+    now = timezone.now()
+    for callback in held:
+        back = State.ASSIGNED if taken_from.get(callback.pk) == State.ASSIGNED else State.NEW
+        callback.state = back
+        callback.agent = agent if back == State.ASSIGNED else None
+        callback.held_at = None
+        callback.updated_at = now
+    Callback.objects.bulk_update(held, ["state", "agent", "held_at", "updated_at"])
+    CallbackHistory.objects.bulk_create([
+        CallbackHistory(callback=callback, at=now, by=agent, from_state=State.IN_PROGRESS, to_state=callback.state,
+                        reason=(reason or RELEASED_REASON)[:300], agent_id=callback.agent_id)
+        for callback in held])
+    return [callback.pk for callback in held]
