@@ -405,7 +405,7 @@ def test_a_customer_who_never_answers_ends_as_no_answer_at_the_ring_timeout(
     assert ended.cause == EndCause.NO_ANSWER, ended
     rang = (ended.at - ringing.at).total_seconds()
     print(f"rang {rang:.2f} s (ring timeout 4 s), Q.850 cause {ended.details['q850_cause']}")
-    assert 3.5 < rang < 5.5
+    assert 3.0 < rang < 6.0  # Asterisk counts its timeout from the originate, in coarse steps
     time.sleep(0.5)
     assert [e.state for e in events.received] == [CallState.DIALING, CallState.RINGING, CallState.ENDED]
     assert all(e.recording is None for e in events.received)
