@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import callback_rules
 import demo_data  # a sibling module, found through the line above
 import import_customers
+import next_callback
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ BENCHMARKS = [
     Benchmark("demo_data", {"small": 5_000, "full": 1_000_000}, _demo_data),
     Benchmark("import_customers", {"small": 20_000, "full": 1_000_000}, import_customers.measure),
     Benchmark("callback_rules", {"small": 20_000, "full": 1_000_000}, callback_rules.measure),
+    Benchmark("next_callback", {"small": 20_000, "full": 1_000_000}, next_callback.measure),
 ]
 
 

@@ -66,16 +66,20 @@ _DO_NOT_CALL = ("(t.category <> 'marketing' OR NOT EXISTS (SELECT 1 FROM custome
                 "AND (d.until IS NULL OR d.until >= %(today)s)))")
 _RECUSAL = ("(NOT t.recusal OR NOT EXISTS (SELECT 1 FROM customers_customer m "
             "WHERE m.id = c.customer_id AND m.manager_id = %(agent)s))")
+# `h.state || ''`: no index on state for this one, the customer's (the unique key's) is the one to use
 _CUSTOMER_FREE = ("NOT EXISTS (SELECT 1 FROM callbacks_callback h WHERE h.customer_id = c.customer_id "
-                  "AND h.state = 'in_progress' AND h.agent_id <> %(agent)s)")
+                  "AND h.state || '' = 'in_progress' AND h.agent_id <> %(agent)s)")
 _TYPE_ALLOWS = (f"EXISTS (SELECT 1 FROM campaigns_callbacktype t WHERE t.id = c.callback_type_id AND {_HOURS} "
                 f"AND {_DO_NOT_CALL} AND {_RECUSAL})")
 
 
-def _candidate(*, every_branch: bool) -> str:
-    """The condition on `callbacks_callback c` of a callback this agent may be given now."""
-    parts = [_HANDABLE, _MINE, *([] if every_branch else [_BRANCH]), _NOT_BEFORE, _APPOINTMENT, _TYPE_ALLOWS,
-             _CUSTOMER_FREE]
+def _candidate(*, every_branch: bool, by_branch_index: bool = True) -> str:
+    """The condition on `callbacks_callback c` of a callback this agent may be given now. Without
+    `by_branch_index` the branch is compared as `+c.branch_id`, which no index serves: the appointments' scan and
+    the customer's other callbacks then use their own indexes (SQLite, without statistics, would otherwise walk
+    the branch's whole partition of callback_pop_branch_idx)."""
+    branch = [] if every_branch else [_BRANCH if by_branch_index else "+" + _BRANCH]
+    parts = [_HANDABLE, _MINE, *branch, _NOT_BEFORE, _APPOINTMENT, _TYPE_ALLOWS, _CUSTOMER_FREE]
     return " AND ".join(parts)
 
 
@@ -90,14 +94,20 @@ def _pick_sql(*, every_branch: bool, locking: bool) -> str:
     ever locked by the holder of its customer's lock, so the customer's other callbacks are never found locked
     by a rival that skipped on to another row but keeps its lock until it commits."""
     where = _candidate(every_branch=every_branch)
-    source = "callbacks_callback c"
-    lock = ""
+    appointments = _candidate(every_branch=every_branch, by_branch_index=False)
     if locking:
-        source = "customers_customer cu JOIN callbacks_callback c ON c.customer_id = cu.id"
         lock = " FOR NO KEY UPDATE OF cu, c SKIP LOCKED"
-    return (f"COALESCE((SELECT c.id FROM {source} WHERE {where} AND c.appointment_at IS NOT NULL "
-            f"ORDER BY c.appointment_at, c.priority DESC, c.id LIMIT 1{lock}), "
-            f"(SELECT c.id FROM {source} WHERE {where} "
+        first = second = "customers_customer cu JOIN callbacks_callback c ON c.customer_id = cu.id"
+    else:
+        # SQLite has no statistics unless ANALYZE is run: it would take the state index and sort. Named here, the
+        # scans walk the partial indexes in ORDER BY order.
+        lock = ""
+        first = "callbacks_callback c INDEXED BY callback_pop_appointment_idx"
+        index = "callback_pop_all_idx" if every_branch else "callback_pop_branch_idx"
+        second = f"callbacks_callback c INDEXED BY {index}"
+    return (f"COALESCE((SELECT c.id FROM {first} WHERE {appointments} AND c.appointment_at IS NOT NULL "
+            f"AND c.appointment_at <= %(now)s ORDER BY c.appointment_at, c.priority DESC, c.id LIMIT 1{lock}), "
+            f"(SELECT c.id FROM {second} WHERE {where} "
             f"ORDER BY c.priority DESC, c.due_date, c.id LIMIT 1{lock}))")
 
 
@@ -112,7 +122,7 @@ def _postgresql_sql(*, every_branch: bool) -> str:
     may work (skipping any another agent is taking right now), write every history row; answers the claimed
     (id, customer_id, is_first). The WITH parts share one snapshot, so the customer's other callbacks exclude
     the first by id."""
-    where = _candidate(every_branch=every_branch)
+    where = _candidate(every_branch=every_branch, by_branch_index=False)
     return (
         # Locking again the row the pick locked reads its latest version, so from_state is exact.
         f"WITH pick AS (SELECT p.id, p.state FROM callbacks_callback p "
@@ -188,7 +198,7 @@ def take_next_callback(*, agent: Any, now: dt.datetime | None = None) -> Taken |
 def _claim_serialised(cursor: Any, *, every_branch: bool, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The pop for SQLite: inside BEGIN IMMEDIATE (settings' transaction_mode) this transaction holds the write
     lock from its first statement, so reading the pick and then updating it cannot race another writer."""
-    where = _candidate(every_branch=every_branch)
+    where = _candidate(every_branch=every_branch, by_branch_index=False)
     cursor.execute(f"SELECT p.id, p.customer_id, p.state FROM callbacks_callback p "
                    f"WHERE p.id = {_pick_sql(every_branch=every_branch, locking=False)}", params)
     first = cursor.fetchone()
