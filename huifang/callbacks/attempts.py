@@ -83,13 +83,16 @@ def record_attempt(*, callback: Callback, by: Any, result_code: str, next_state:
 
 
 def questionnaire_complete(callback: Callback) -> bool:
-    """Whether the customer has a complete response to the callback's questionnaire version, started after the
-    callback was created (for its business event, if it has one)."""
+    """Whether the callback's questionnaire is complete: its own response (Callback.response, set by the
+    workbench) when it has one; otherwise any complete response of the customer to the callback's questionnaire
+    version, started after the callback was created (for its business event, if it has one)."""
     from huifang.surveys.choices import ResponseStatus
     from huifang.surveys.models import Response
 
     if callback.questionnaire_version_id is None:
         return False
+    if callback.response_id is not None:
+        return Response.objects.filter(pk=callback.response_id, status=ResponseStatus.COMPLETE).exists()
     responses = Response.objects.filter(customer_id=callback.customer_id, version_id=callback.questionnaire_version_id,
                                         status=ResponseStatus.COMPLETE, started_at__gte=callback.created_at)
     if callback.event_id is not None:
