@@ -140,6 +140,8 @@ class Callback(models.Model):
             # the same pop for an HQ agent, who works every branch
             models.Index(fields=["-priority", "due_date", "id"], name="callback_pop_all_idx",
                          condition=Q(state__in=["new", "assigned"])),
+            # the queue's check "is this customer being worked by another agent": the held callbacks of a customer
+            models.Index(fields=["customer"], name="callback_held_customer_idx", condition=Q(state="in_progress")),
             # the queue's first pass: due appointments (预约下次), earliest first
             models.Index(fields=["appointment_at"], name="callback_pop_appointment_idx",
                          condition=Q(state__in=["new", "assigned"], appointment_at__isnull=False)),

@@ -66,9 +66,10 @@ _DO_NOT_CALL = ("(t.category <> 'marketing' OR NOT EXISTS (SELECT 1 FROM custome
                 "AND (d.until IS NULL OR d.until >= %(today)s)))")
 _RECUSAL = ("(NOT t.recusal OR NOT EXISTS (SELECT 1 FROM customers_customer m "
             "WHERE m.id = c.customer_id AND m.manager_id = %(agent)s))")
-# `h.state || ''`: no index on state for this one, the customer's (the unique key's) is the one to use
-_CUSTOMER_FREE = ("NOT EXISTS (SELECT 1 FROM callbacks_callback h WHERE h.customer_id = c.customer_id "
-                  "AND h.state || '' = 'in_progress' AND h.agent_id <> %(agent)s)")
+# served by callback_held_customer_idx (partial: only the held callbacks); SQLite is told so (INDEXED BY), having
+# no statistics to choose it over the state index
+_CUSTOMER_FREE = ("NOT EXISTS (SELECT 1 FROM callbacks_callback h{held_index} WHERE h.customer_id = c.customer_id "
+                  "AND h.state = 'in_progress' AND h.agent_id <> %(agent)s)")
 _TYPE_ALLOWS = (f"EXISTS (SELECT 1 FROM campaigns_callbacktype t WHERE t.id = c.callback_type_id AND {_HOURS} "
                 f"AND {_DO_NOT_CALL} AND {_RECUSAL})")
 
@@ -79,7 +80,9 @@ def _candidate(*, every_branch: bool, by_branch_index: bool = True) -> str:
     the customer's other callbacks then use their own indexes (SQLite, without statistics, would otherwise walk
     the branch's whole partition of callback_pop_branch_idx)."""
     branch = [] if every_branch else [_BRANCH if by_branch_index else "+" + _BRANCH]
-    parts = [_HANDABLE, _MINE, *branch, _NOT_BEFORE, _APPOINTMENT, _TYPE_ALLOWS, _CUSTOMER_FREE]
+    held_index = "" if connection.vendor == "postgresql" else " INDEXED BY callback_held_customer_idx"
+    parts = [_HANDABLE, _MINE, *branch, _NOT_BEFORE, _APPOINTMENT, _TYPE_ALLOWS,
+             _CUSTOMER_FREE.replace("{held_index}", held_index)]
     return " AND ".join(parts)
 
 
@@ -235,7 +238,7 @@ def explain_nothing(*, agent: Any, now: dt.datetime | None = None) -> Nothing:
         f"WHEN NOT {_APPOINTMENT} THEN 'appointment_other' "
         f"WHEN NOT {_DO_NOT_CALL} THEN 'do_not_call' "
         f"WHEN NOT {_RECUSAL} THEN 'recusal' "
-        f"WHEN NOT {_CUSTOMER_FREE} THEN 'customer_held' "
+        f"WHEN NOT {_CUSTOMER_FREE.replace('{held_index}', '')} THEN 'customer_held' "
         "ELSE 'busy' END")
     sql = (f"SELECT k, starts, ends, COUNT(*) FROM (SELECT {category} AS k, t.calling_starts_at AS starts, "
            f"t.calling_ends_at AS ends FROM callbacks_callback c "
