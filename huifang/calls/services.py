@@ -213,7 +213,9 @@ def handle_call_event(event: CallEvent) -> Call | None:
     """Apply one event of the exchange to its call (found by serial, else by the exchange's id). Idempotent:
     a state only moves forward (an older or repeated event changes nothing) and a recording is stored once.
     ANSWERED sets answered_at; ENDED sets ended_at, the duration and the cause; a recording is moved into
-    recording storage with its checksum. Returns the call (None for an unknown call, logged)."""
+    recording storage with its checksum. A call that ENDS unanswered with a not-connected cause registers that
+    outcome for every callback it served (`_register_automatic_outcomes`), in the same transaction. Returns the
+    call (None for an unknown call, logged)."""
     with transaction.atomic():
         call = (Call.objects.select_for_update().filter(serial=event.reference).first()
                 or Call.objects.select_for_update().filter(exchange_call_id=event.exchange_call_id)
@@ -240,9 +242,34 @@ def handle_call_event(event: CallEvent) -> Call | None:
                 fields += ["ended_at", "end_cause", "duration_seconds"]
         if fields:
             call.save(update_fields=fields)
+        if "state" in fields and call.state == CallState.ENDED and call.answered_at is None:
+            _register_automatic_outcomes(call)
         if event.recording is not None and not CallRecording.objects.filter(call=call).exists():
             _store_recording(call, event)
     return call
+
+
+def _register_automatic_outcomes(call: Call) -> None:
+    """A call that ended unanswered with a not-connected cause (no_answer, busy, powered_off, invalid_number,
+    unreachable, suspended) is that outcome for every callback it served, registered by the call's agent, so
+    the outcome's policy applies at once (retry booked, number marked invalid, ...). agent_unavailable and
+    failed are no customer outcome: the agent keeps the callbacks and dials again. Runs once, on the move to
+    ENDED; a callback already registered, or no longer held by the agent, is skipped (logged)."""
+    code = rules.suggested_outcome(call.end_cause)
+    if not code:
+        return
+    outcome = OutcomeCode.objects.filter(code=code, is_active=True).first()
+    if outcome is None:
+        logger.warning("通话 %s 的结束原因 %s 没有可用的回访结果代码", call.serial, call.end_cause)
+        return
+    links = (CallCallback.objects.filter(call=call, outcome__isnull=True).select_related("callback")
+             .order_by("id"))
+    for link in links:
+        try:
+            register_outcome(call=call, callback=link.callback, outcome_code=outcome, by=call.agent,
+                             note="由交换机的结束原因自动登记")
+        except CallError as error:
+            logger.warning("通话 %s 未能为回访任务 %s 自动登记 %s：%s", call.serial, link.callback_id, code, error)
 
 
 def _store_recording(call: Call, event: CallEvent) -> None:
@@ -322,10 +349,12 @@ def register_outcome(*, call: Call, callback: Callback, outcome_code: OutcomeCod
     link = CallCallback.objects.select_for_update().filter(call=call, callback=callback).first()
     if link is None:
         raise CallError(f"通话 {call.serial} 未服务回访任务 {callback.pk}")
-    if link.outcome_id is not None:
-        raise CallError(f"本次通话已登记该任务的结果：{link.outcome.label if link.outcome else ''}")
     if call.agent_id != getattr(by, "pk", None):
         raise CallError("只能登记您自己通话的结果")
+    if link.outcome_id is not None and link.outcome_id == outcome.pk and appointment_at is None and not confirm:
+        return link  # the same outcome again: registered automatically from the call's end cause, or twice
+    if link.outcome_id is not None:
+        raise CallError(f"本次通话已登记该任务的结果：{link.outcome.label if link.outcome else ''}")
     now = timezone.now()
     local_now = timezone.localtime(now)
     label = f"{outcome.label}（通话 {call.serial}）"
