@@ -75,6 +75,9 @@ Q850_CAUSES: dict[int, EndCause] = {
     42: EndCause.UNREACHABLE,  # congestion
 }
 
+#: where Asterisk writes recordings (astspooldir/recording) on a stock installation on the same host
+DEFAULT_ASTERISK_RECORDINGS_DIR = "/var/spool/asterisk/recording"
+
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 
 
@@ -123,7 +126,10 @@ class AsteriskExchange:
     """An Exchange (base.py) over ARI. `base_url`: ARI's root, e.g. "http://127.0.0.1:8088/ari"; `app`: the
     Stasis application this adapter owns (its name in the websocket subscription); the endpoint templates are
     formatted with `extension` (the agent's) and `number` (the customer's). `ring_timeout` / `agent_ring_timeout`:
-    seconds a leg may ring before Asterisk gives up (the customer's then ends as no_answer)."""
+    seconds a leg may ring before Asterisk gives up (the customer's then ends as no_answer).
+    `asterisk_recordings_dir`: Asterisk's recording spool as this host sees it (a shared or chrooted directory
+    this process may read and delete in). Built by factory.exchange_from_settings from TELEPHONY_OPTIONS (JSON
+    values: strings and numbers), with `sink` and `recordings_dir` from the platform; README "Configuration"."""
 
     def __init__(
         self,
@@ -133,7 +139,7 @@ class AsteriskExchange:
         base_url: str,
         username: str,
         password: str,
-        asterisk_recordings_dir: Path | str,
+        asterisk_recordings_dir: Path | str = DEFAULT_ASTERISK_RECORDINGS_DIR,
         app: str = "huifang",
         agent_endpoint_template: str = "PJSIP/{extension}",
         customer_endpoint_template: str = "PJSIP/{number}",
