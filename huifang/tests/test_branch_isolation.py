@@ -272,6 +272,17 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "/api/v1/agents/me/next": "the agent's own queue: only the own branch's callbacks (HQ agents every branch), "
                               "in callbacks/tests/test_queue.py",
     "calls:corrections_export": "the same rows as calls:corrections, as XLSX: calls/tests/test_pages.py",
+    "calls:workbench": "the agent's own panel: the queue's own branch only (calls/tests/test_workbench.py)",
+    "calls:workbench_next": "the own queue: another branch's callback never shows (calls/tests/test_workbench.py)",
+    "calls:workbench_release": "hands back only the agent's own held callbacks (calls/tests/test_workbench.py)",
+    "calls:workbench_dial": "dials only the agent's own held callbacks' customer (calls/tests/test_workbench.py)",
+    "calls:workbench_events": "the agent's own count and call (calls/tests/test_workbench.py)",
+    "calls:workbench_call": "the agent's own call only, 404 otherwise (calls/tests/test_workbench.py)",
+    "calls:workbench_hangup": "the agent's own call only, 404 otherwise (calls/tests/test_workbench.py)",
+    "calls:workbench_answer": "a callback of the own panel only, 404 otherwise (calls/tests/test_workbench.py)",
+    "calls:workbench_finish": "a callback of the own panel only, 404 otherwise (calls/tests/test_workbench.py)",
+    "calls:workbench_outcome": "a callback of the own panel only, 404 otherwise (calls/tests/test_workbench.py)",
+    "calls:workbench_confirm": "a callback of the own panel only, 404 otherwise (calls/tests/test_workbench.py)",
     "/api/v1/calls": "POST with a body: another branch's customer or callback answers 404 in calls/tests/test_api.py",
     "/api/v1/callbacks/{callback_id}/outcome": "POST with a body: another branch's callback or call answers 404 in "
                                                "calls/tests/test_api.py",
