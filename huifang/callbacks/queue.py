@@ -23,6 +23,7 @@ whole pop runs under the write lock and no other writer can interleave. The ORM'
 2.5–450× slower: not used here."""
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,13 +190,40 @@ def take_next_callback(*, agent: Any, now: dt.datetime | None = None) -> Taken |
     params = _params(agent, now)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_postgresql_sql(every_branch=every_branch), params)
+            _execute_prepared(cursor, every_branch=every_branch, params=params)
             rows = cursor.fetchall()
         else:
             rows = _claim_serialised(cursor, every_branch=every_branch, params=params)
     if not rows:
         return explain_nothing(agent=agent, now=now)
     return Taken(customer_id=int(rows[0][1]), callback_ids=[int(row[0]) for row in rows], held_at=now)
+
+
+#: the parameters of the prepared pop, in order, with their types
+_PREPARED_PARAMS = [("agent", "bigint"), ("branch", "bigint"), ("now", "timestamptz"), ("handover", "timestamptz"),
+                    ("clock", "time"), ("today", "date"), ("reason", "text"), ("reason_more", "text")]
+#: per database connection (psycopg's), the names of the statements already prepared on it
+_prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def _execute_prepared(cursor: Any, *, every_branch: bool, params: dict[str, Any]) -> None:
+    """The PostgreSQL pop as a prepared statement (PREPARE once per connection, then EXECUTE): planning the
+    statement costs several times its execution, and a prepared one is planned once for all pops (measured in
+    bench/next_callback.py). Needs session-level state: not for a pooler in transaction mode."""
+    name = "huifang_pop_all" if every_branch else "huifang_pop_branch"
+    raw = connection.connection
+    done = _prepared.setdefault(raw, set())
+    if name not in done:
+        sql = _postgresql_sql(every_branch=every_branch)
+        for n, (key, _) in enumerate(_PREPARED_PARAMS, start=1):
+            sql = sql.replace(f"%({key})s", f"${n}")
+        types = ", ".join(kind for _, kind in _PREPARED_PARAMS)
+        cursor.execute(f"PREPARE {name} ({types}) AS {sql}")
+        done.add(name)
+    # The generic plan: with custom plans (the default's first choice here) every pop is planned again.
+    cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    marks = ", ".join(["%s"] * len(_PREPARED_PARAMS))
+    cursor.execute(f"EXECUTE {name} ({marks})", [params[key] for key, _ in _PREPARED_PARAMS])
 
 
 def _claim_serialised(cursor: Any, *, every_branch: bool, params: dict[str, Any]) -> list[tuple[Any, ...]]:
