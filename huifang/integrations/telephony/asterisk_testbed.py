@@ -40,7 +40,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from huifang.integrations.telephony.base import CallEvent, EventSink
+from huifang.integrations.telephony.base import CallEvent
 
 CONF_DIR = Path(__file__).with_name("asterisk_conf")
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -323,11 +323,16 @@ Content-Length: 0
 """
 
 
-def customer_uas(*, answer_after_ms: int, audio: Path, talk_ms: int) -> str:
-    """The customer's phone: rings, answers after a delay, speaks `audio` (raw u-law), hangs up itself."""
+def customer_uas(*, answer_after_ms: int, audio: Path, talk_ms: int, hangs_up: bool = True) -> str:
+    """The customer's phone: rings, answers after a delay, speaks `audio` (raw u-law), hangs up itself after
+    `talk_ms`; or, `hangs_up=False`, waits for the other side's BYE."""
+    if hangs_up:
+        receive, ending = capture_invite(contact=True), _CUSTOMER_BYE.format(talk_ms=talk_ms)
+    else:
+        receive, ending = '<recv request="INVITE" crlf="true"/>', _WAIT_FOR_BYE
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="customer answers, speaks, hangs up">
-{capture_invite(contact=True)}
+{receive}
   <send><![CDATA[
 SIP/2.0 180 Ringing
 {_REPLY_HEADERS}
@@ -343,7 +348,12 @@ Content-Length: [len]
 {_ANSWER_SDP}]]></send>
   <recv request="ACK" crlf="true"/>
   <nop><action><exec rtp_stream="{audio},1,0"/></action></nop>
-  <pause milliseconds="{talk_ms}"/>
+{ending}
+</scenario>
+"""
+
+
+_CUSTOMER_BYE = """  <pause milliseconds="{talk_ms}"/>
   <send retrans="500"><![CDATA[
 BYE [$contact] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -356,9 +366,15 @@ Max-Forwards: 70
 Content-Length: 0
 
 ]]></send>
-  <recv response="200" crlf="true"/>
-</scenario>
-"""
+  <recv response="200" crlf="true"/>"""
+
+_WAIT_FOR_BYE = f"""  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+{_REPLY_HEADERS}
+Content-Length: 0
+
+]]></send>"""
 
 
 #: a customer who never answers: 180 Ringing, then Asterisk's CANCEL at its ring timeout
@@ -518,20 +534,13 @@ def locate(sent: array.array[int], recorded: array.array[int], *, window: int = 
 
 
 class Events:
-    """A sink that keeps the events and lets the test wait for one. `forward`: a sink each event goes to first
-    (the platform's), under `gate`: a test that holds the gate keeps the exchange's thread from forwarding
-    meanwhile (an in-memory SQLite test database cannot take two writers at once)."""
+    """A sink that keeps the events and lets the test wait for one."""
 
-    def __init__(self, forward: EventSink | None = None) -> None:
+    def __init__(self) -> None:
         self.received: list[CallEvent] = []
-        self.forward = forward
-        self.gate = threading.RLock()
         self._changed = threading.Condition()
 
     def __call__(self, event: CallEvent) -> None:
-        if self.forward is not None:
-            with self.gate:
-                self.forward(event)
         with self._changed:
             self.received.append(event)
             self._changed.notify_all()
