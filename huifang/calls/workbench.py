@@ -357,9 +357,13 @@ def _render_section(request: HttpRequest, agent: Any, callback: Callback, *, err
     callback.refresh_from_db()
     call = _current_call(agent, [callback])
     section = _section(request, callback, call, agent, error=error)
-    return render(request, "calls/_workbench_callback.html",
-                  {"section": section, "outcomes": _outcome_codes(), "appointment_policy": Policy.APPOINTMENT},
-                  status=status)
+    response = render(request, "calls/_workbench_callback.html",
+                      {"section": section, "outcomes": _outcome_codes(), "appointment_policy": Policy.APPOINTMENT},
+                      status=status)
+    if not _held(agent):
+        # the customer is done with: the whole panel again (the next button, no more dialing or releasing)
+        response["HX-Trigger"] = "workbench-refresh"
+    return response
 
 
 def _render_questionnaire(request: HttpRequest, callback: Callback, *, error: str = "") -> HttpResponse:

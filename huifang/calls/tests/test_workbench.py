@@ -161,6 +161,7 @@ def test_outcome_then_confirm_needs_the_questionnaire_complete(
     answer_all(agent_client, first)
     done = post(agent_client, "workbench_confirm", callback_id=first.pk)
     assert done.status_code == 200 and "已完成" in done.content.decode()
+    assert "HX-Trigger" not in done  # the other callback is still held: the panel stays as it is
     first.refresh_from_db()
     assert first.state == State.DONE
     # the other callback of the same call is untouched

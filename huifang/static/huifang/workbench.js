@@ -4,18 +4,18 @@
   "use strict";
   var script = document.currentScript;
   var url = script && script.dataset.events;
+  var ORDER = {dialing: 0, ringing: 1, answered: 2, ended: 3};
 
   function onStatus(event) {
     var status = JSON.parse(event.data);
     var badge = document.getElementById("available-badge");
     if (badge) { badge.textContent = status.available_text; badge.dataset.count = status.available; }
     var box = document.getElementById("call-status");
-    if (box && status.call && box.dataset.serial === status.call.serial &&
-        (box.dataset.state !== status.call.state || (status.call.has_recording && !document.getElementById("recording-player")))) {
-      // the status partial knows how to show it: ask it again
-      if (window.htmx) { window.htmx.trigger(document.body, "workbench-call"); }
-      var text = document.getElementById("call-state");
-      if (text) { text.textContent = status.call.text; }
+    var call = status.call;
+    if (box && call && window.htmx && box.dataset.serial === call.serial &&
+        (ORDER[call.state] > ORDER[box.dataset.state] || (call.has_recording && !document.getElementById("recording-player")))) {
+      // newer than what the page shows: the status partial (polling while the call is up) is asked again
+      window.htmx.trigger(document.body, "workbench-call");
     }
   }
 
