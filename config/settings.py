@@ -187,6 +187,12 @@ if not isinstance(TELEPHONY_OPTIONS, dict):
 # answers in the period is flagged to the HQ supervisor.
 SURVEY_ROTATION_MIN_ANSWERS = env_int("SURVEY_ROTATION_MIN_ANSWERS", 100)
 SURVEY_ROTATION_SHARE = env_int("SURVEY_ROTATION_PERCENT", 90) / 100
+# The workbench: a personal appointment (预约下次) passes to any agent this many minutes after its time; the
+# event stream sends the agent's available count every INTERVAL seconds and closes after LIFETIME (the browser
+# reconnects by itself).
+APPOINTMENT_HANDOVER_MINUTES = env_int("HUIFANG_APPOINTMENT_HANDOVER_MINUTES", 30)
+WORKBENCH_EVENTS_INTERVAL = env_int("HUIFANG_WORKBENCH_EVENTS_INTERVAL", 5)
+WORKBENCH_EVENTS_LIFETIME = env_int("HUIFANG_WORKBENCH_EVENTS_LIFETIME", 300)
 
 # Demo logins are printed by `huifang demo-data`; their shared password comes from here.
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "huifang-demo-2026")

@@ -178,6 +178,17 @@ def _params(agent: Any, now: dt.datetime) -> dict[str, Any]:
     }
 
 
+def available_count(*, agent: Any, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """How many callbacks `agent` could be given now, by the pop's own condition, counted up to `limit` without
+    claiming anything (the workbench's badge)."""
+    where = _candidate(every_branch=sees_all_branches(agent))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM callbacks_callback c WHERE {where} "
+                       f"LIMIT {int(limit)}) x", _params(agent, now or timezone.now()))
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
 def take_next_callback(*, agent: Any, now: dt.datetime | None = None) -> Taken | Nothing:
     """Give `agent` the best callback they may work now (rules and order: the module's docstring) and every other
     open callback of the same customer they may work, all moved to in_progress under the agent (held_at = now),

@@ -19,7 +19,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -40,7 +39,6 @@ from huifang.customers.views import display_value, event_details
 from huifang.integrations.telephony.base import TelephonyError
 from huifang.lib.web import HtmxHttpRequest
 from huifang.org.queries import NotFound
-from huifang.org.scoping import sees_all_branches
 from huifang.surveys import rules as survey_rules
 from huifang.surveys import services as surveys
 from huifang.surveys.choices import ResponseStatus
@@ -456,17 +454,8 @@ def workbench_confirm(request: HtmxHttpRequest, callback_id: int) -> HttpRespons
 # --- server-sent events ----------------------------------------------------------------------------------------
 
 def available_count(agent: Any, *, now: dt.datetime | None = None) -> int:
-    """How many callbacks `agent` could be given now (at most AVAILABLE_CAP): the queue's own condition
-    (callbacks.queue), counted without claiming."""
-    every_branch = sees_all_branches(agent)
-    # The queue's candidate condition, reused rather than written twice (queue.py has no public count yet).
-    where = queue._candidate(every_branch=every_branch)
-    params = queue._params(agent, now or timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM callbacks_callback c WHERE {where} "
-                       f"LIMIT {AVAILABLE_CAP}) x", params)
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    """How many callbacks `agent` could be given now (at most AVAILABLE_CAP)."""
+    return queue.available_count(agent=agent, now=now, limit=AVAILABLE_CAP)
 
 
 def available_text(count: int) -> str:
