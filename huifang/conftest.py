@@ -132,3 +132,30 @@ def login(client: Client) -> Callable[[User], Client]:
         return client
 
     return do
+
+
+#: the data migrations whose rows the browser tests need, as (module, function): each is idempotent
+SHIPPED_DATA = [
+    ("huifang.calendars.migrations.0002_seed_holidays_2004_2026", "seed_holidays"),
+    ("huifang.surveys.migrations.0002_load_standard_questionnaires", "load_standard_questionnaires"),
+    ("huifang.campaigns.migrations.0002_load_standard_callback_types", "load_standard_callback_types"),
+    ("huifang.calls.migrations.0002_add_outcome_codes", "add_outcome_codes"),
+]
+
+
+@pytest.fixture
+def shipped_data(transactional_db: Any) -> None:
+    """The rows the data migrations ship (holidays, standard questionnaires, the callback catalogue, outcome
+    codes), loaded again for a transactional test (live server): the flush after an earlier transactional test
+    empties every table, and serialized rollback alone did not bring them back in every test order."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from huifang.org.services import sync_role_groups
+
+    sync_role_groups()
+    for module, function in SHIPPED_DATA:
+        getattr(importlib.import_module(module), function)(apps, connection.schema_editor)
+    invalidate_calendar_cache()

@@ -33,7 +33,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def test_a_dry_run_from_the_rules_page_counts_and_creates_nothing(
-        django_db_serialized_rollback: None, live_server: Any, page: Page, hq_supervisor: User,
+        django_db_serialized_rollback: None, shipped_data: None, live_server: Any, page: Page, hq_supervisor: User,
         branch_a: Branch) -> None:
     # the catalogue and the calendar come from data migrations: serialized rollback keeps them for this test
     customer = make_customer(branch_a, "0031010000001", "张伟")

@@ -111,7 +111,8 @@ def answer_questionnaire(section: Locator) -> None:
 
 
 def test_an_agent_works_two_callbacks_of_one_customer_in_one_call(
-        django_db_serialized_rollback: None, live_server: Any, page: Page, branch_a: Branch, agent_a: User,
+        django_db_serialized_rollback: None, shipped_data: None, live_server: Any, page: Page, branch_a: Branch,
+        agent_a: User,
         calling_hours: dt.date, simulated_exchange: SimulatedExchange, settings: Any) -> None:
     # the callback types, questionnaires and outcome codes come from data migrations (serialized rollback)
     settings.WORKBENCH_EVENTS_INTERVAL = 0.5
