@@ -68,11 +68,23 @@ _DO_NOT_CALL = ("(t.category <> 'marketing' OR NOT EXISTS (SELECT 1 FROM custome
 _RECUSAL = ("(NOT t.recusal OR NOT EXISTS (SELECT 1 FROM customers_customer m "
             "WHERE m.id = c.customer_id AND m.manager_id = %(agent)s))")
 # served by callback_held_customer_idx (partial: only the held callbacks); SQLite is told so (INDEXED BY), having
-# no statistics to choose it over the state index
+# no statistics to choose it over the state index. On PostgreSQL, OFFSET 0 keeps it a sub-plan run per candidate
+# (an index lookup by customer): as an anti-join the pop's generic plan, made while few callbacks were held,
+# walked every held callback for each candidate (4.7 ms a pop with 3,300 held, bench/README.md)
 _CUSTOMER_FREE = ("NOT EXISTS (SELECT 1 FROM callbacks_callback h{held_index} WHERE h.customer_id = c.customer_id "
-                  "AND h.state = 'in_progress' AND h.agent_id <> %(agent)s)")
+                  "AND h.state = 'in_progress' AND h.agent_id <> %(agent)s{fence})")
 _TYPE_ALLOWS = (f"EXISTS (SELECT 1 FROM campaigns_callbacktype t WHERE t.id = c.callback_type_id AND {_HOURS} "
                 f"AND {_DO_NOT_CALL} AND {_RECUSAL})")
+
+
+def _handable(columns: str, *, every_branch: bool) -> str:
+    """The callbacks this agent could be given were no other rule in the way (_HANDABLE and _MINE, of the branch),
+    as a query of `columns` of `c`: the pool's and the agent's own, each half found by an index on its equalities
+    (callback_branch_state_due_idx or callback_state_due_idx; callback_agent_state_idx), so an agent with nothing
+    at all is answered without walking the branch's queue."""
+    branch = "" if every_branch else f" AND {_BRANCH}"
+    return (f"SELECT {columns} FROM callbacks_callback c WHERE c.state = 'new'{branch} UNION ALL "
+            f"SELECT {columns} FROM callbacks_callback c WHERE c.state = 'assigned' AND c.agent_id = %(agent)s{branch}")
 
 
 def _candidate(*, every_branch: bool, by_branch_index: bool = True) -> str:
@@ -81,9 +93,10 @@ def _candidate(*, every_branch: bool, by_branch_index: bool = True) -> str:
     the customer's other callbacks then use their own indexes (SQLite, without statistics, would otherwise walk
     the branch's whole partition of callback_pop_branch_idx)."""
     branch = [] if every_branch else [_BRANCH if by_branch_index else "+" + _BRANCH]
-    held_index = "" if connection.vendor == "postgresql" else " INDEXED BY callback_held_customer_idx"
+    postgresql = connection.vendor == "postgresql"
+    held_index = "" if postgresql else " INDEXED BY callback_held_customer_idx"
     parts = [_HANDABLE, _MINE, *branch, _NOT_BEFORE, _APPOINTMENT, _TYPE_ALLOWS,
-             _CUSTOMER_FREE.replace("{held_index}", held_index)]
+             _CUSTOMER_FREE.replace("{held_index}", held_index).replace("{fence}", " OFFSET 0" if postgresql else "")]
     return " AND ".join(parts)
 
 
@@ -124,8 +137,10 @@ WITH_CUSTOMER_REASON = "随同一客户的回访任务一并领取"
 def _postgresql_sql(*, every_branch: bool) -> str:
     """One statement: pick and lock the best candidate, claim it, claim the customer's other callbacks this agent
     may work (skipping any another agent is taking right now), write every history row; answers the claimed
-    (id, customer_id, is_first). The WITH parts share one snapshot, so the customer's other callbacks exclude
-    the first by id."""
+    (id, customer_id, rest: 0 the first, 1 the others). The WITH parts share one snapshot, so the customer's
+    other callbacks exclude the first by id. When nothing is claimed and the agent has no callback at all (what
+    explain_nothing would count is empty), it answers the one row (NULL, NULL, 2): the reason is known without
+    another statement."""
     where = _candidate(every_branch=every_branch, by_branch_index=False)
     return (
         # Locking again the row the pick locked reads its latest version, so from_state is exact.
@@ -142,7 +157,9 @@ def _postgresql_sql(*, every_branch: bool) -> str:
         f"history AS (INSERT INTO callbacks_callbackhistory ({_HISTORY_COLUMNS}) "
         "SELECT id, %(now)s, %(agent)s, from_state, 'in_progress', "
         "CASE rest WHEN 0 THEN %(reason)s ELSE %(reason_more)s END, %(agent)s FROM claimed) "
-        "SELECT id, customer_id, rest FROM claimed ORDER BY rest, id")
+        "SELECT id, customer_id, rest FROM claimed UNION ALL SELECT NULL::bigint, NULL::bigint, 2 "
+        "WHERE NOT EXISTS (SELECT 1 FROM claimed) "
+        f"AND NOT EXISTS ({_handable('1', every_branch=every_branch)}) ORDER BY rest, id")
 
 
 @dataclass(frozen=True)
@@ -199,14 +216,18 @@ def take_next_callback(*, agent: Any, now: dt.datetime | None = None) -> Taken |
     now = now or timezone.now()
     every_branch = sees_all_branches(agent)
     params = _params(agent, now)
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            _execute_prepared(cursor, every_branch=every_branch, params=params)
-            rows = cursor.fetchall()
-        else:
+    if connection.vendor == "postgresql":
+        # One statement, atomic on its own: outside a transaction it is its own, with no BEGIN and COMMIT round
+        # trips (inside the caller's transaction it is part of theirs).
+        with connection.cursor() as cursor:
+            rows = _execute_prepared(cursor, every_branch=every_branch, params=params)
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
             rows = _claim_serialised(cursor, every_branch=every_branch, params=params)
     if not rows:
         return explain_nothing(agent=agent, now=now)
+    if rows[0][0] is None:  # the PostgreSQL pop's mark: no callback at all (explain_nothing's empty count)
+        return Nothing(reason=NOTHING_AT_ALL, counts={})
     return Taken(customer_id=int(rows[0][1]), callback_ids=[int(row[0]) for row in rows], held_at=now)
 
 
@@ -217,10 +238,15 @@ _PREPARED_PARAMS = [("agent", "bigint"), ("branch", "bigint"), ("now", "timestam
 _prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
 
 
-def _execute_prepared(cursor: Any, *, every_branch: bool, params: dict[str, Any]) -> None:
+def _execute_prepared(cursor: Any, *, every_branch: bool, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The PostgreSQL pop as a prepared statement (PREPARE once per connection, then EXECUTE): planning the
     statement costs several times its execution, and a prepared one is planned once for all pops (measured in
-    bench/next_callback.py). Needs session-level state: not for a pooler in transaction mode."""
+    bench/next_callback.py). Needs session-level state: not for a pooler in transaction mode. Answers the rows.
+
+    SET LOCAL and EXECUTE go in one round trip (client-side binding sends them as one simple query, which
+    PostgreSQL runs as one implicit transaction, so SET LOCAL holds for the EXECUTE and ends with it); with
+    server-side binding (OPTIONS server_side_binding), which allows one statement per call, they go one by one
+    inside a transaction."""
     name = "huifang_pop_all" if every_branch else "huifang_pop_branch"
     raw = connection.connection
     done = _prepared.setdefault(raw, set())
@@ -232,9 +258,18 @@ def _execute_prepared(cursor: Any, *, every_branch: bool, params: dict[str, Any]
         cursor.execute(f"PREPARE {name} ({types}) AS {sql}")
         done.add(name)
     # The generic plan: with custom plans (the default's first choice here) every pop is planned again.
-    cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    generic = "SET LOCAL plan_cache_mode = force_generic_plan"
     marks = ", ".join(["%s"] * len(_PREPARED_PARAMS))
-    cursor.execute(f"EXECUTE {name} ({marks})", [params[key] for key, _ in _PREPARED_PARAMS])
+    execute = f"EXECUTE {name} ({marks})"
+    values = [params[key] for key, _ in _PREPARED_PARAMS]
+    if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        with transaction.atomic():
+            cursor.execute(generic)
+            cursor.execute(execute, values)
+            return list(cursor.fetchall())
+    cursor.execute(f"{generic}; {execute}", values)
+    cursor.nextset()  # past SET's result, to EXECUTE's rows
+    return list(cursor.fetchall())
 
 
 def _claim_serialised(cursor: Any, *, every_branch: bool, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -269,7 +304,8 @@ def explain_nothing(*, agent: Any, now: dt.datetime | None = None) -> Nothing:
     now = now or timezone.now()
     every_branch = sees_all_branches(agent)
     params = _params(agent, now)
-    base = " AND ".join([_HANDABLE, _MINE, *([] if every_branch else [_BRANCH])])
+    columns = "c.customer_id, c.callback_type_id, c.not_before, c.appointment_at, c.appointment_agent_id"
+    handable = f"({_handable(columns, every_branch=every_branch)})"
     category = (
         f"CASE WHEN NOT {_NOT_BEFORE} THEN 'cooling_off' "
         f"WHEN NOT {_HOURS} THEN 'calling_hours' "
@@ -277,11 +313,11 @@ def explain_nothing(*, agent: Any, now: dt.datetime | None = None) -> Nothing:
         f"WHEN NOT {_APPOINTMENT} THEN 'appointment_other' "
         f"WHEN NOT {_DO_NOT_CALL} THEN 'do_not_call' "
         f"WHEN NOT {_RECUSAL} THEN 'recusal' "
-        f"WHEN NOT {_CUSTOMER_FREE.replace('{held_index}', '')} THEN 'customer_held' "
+        f"WHEN NOT {_CUSTOMER_FREE.replace('{held_index}', '').replace('{fence}', '')} THEN 'customer_held' "
         "ELSE 'busy' END")
     sql = (f"SELECT k, starts, ends, COUNT(*) FROM (SELECT {category} AS k, t.calling_starts_at AS starts, "
-           f"t.calling_ends_at AS ends FROM callbacks_callback c "
-           f"JOIN campaigns_callbacktype t ON t.id = c.callback_type_id WHERE {base} LIMIT {REASON_SAMPLE}) x "
+           f"t.calling_ends_at AS ends FROM {handable} c "
+           f"JOIN campaigns_callbacktype t ON t.id = c.callback_type_id LIMIT {REASON_SAMPLE}) x "
            "GROUP BY k, starts, ends")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
