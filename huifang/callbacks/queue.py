@@ -243,10 +243,10 @@ def _execute_prepared(cursor: Any, *, every_branch: bool, params: dict[str, Any]
     statement costs several times its execution, and a prepared one is planned once for all pops (measured in
     bench/next_callback.py). Needs session-level state: not for a pooler in transaction mode. Answers the rows.
 
-    SET LOCAL and EXECUTE go in one round trip (client-side binding sends them as one simple query, which
-    PostgreSQL runs as one implicit transaction, so SET LOCAL holds for the EXECUTE and ends with it); with
-    server-side binding (OPTIONS server_side_binding), which allows one statement per call, they go one by one
-    inside a transaction."""
+    SET LOCAL and EXECUTE go in one round trip: client-side binding (Django's default; not OPTIONS
+    server_side_binding, which neither this nor the EXECUTE's untyped parameters work with) sends them as one
+    simple query, which PostgreSQL runs as one implicit transaction, so SET LOCAL holds for the EXECUTE and ends
+    with it."""
     name = "huifang_pop_all" if every_branch else "huifang_pop_branch"
     raw = connection.connection
     done = _prepared.setdefault(raw, set())
@@ -262,11 +262,6 @@ def _execute_prepared(cursor: Any, *, every_branch: bool, params: dict[str, Any]
     marks = ", ".join(["%s"] * len(_PREPARED_PARAMS))
     execute = f"EXECUTE {name} ({marks})"
     values = [params[key] for key, _ in _PREPARED_PARAMS]
-    if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
-        with transaction.atomic():
-            cursor.execute(generic)
-            cursor.execute(execute, values)
-            return list(cursor.fetchall())
     cursor.execute(f"{generic}; {execute}", values)
     cursor.nextset()  # past SET's result, to EXECUTE's rows
     return list(cursor.fetchall())
