@@ -191,6 +191,8 @@ SURVEY_ROTATION_SHARE = env_int("SURVEY_ROTATION_PERCENT", 90) / 100
 # event stream sends the agent's available count every INTERVAL seconds and closes after LIFETIME (the browser
 # reconnects by itself).
 APPOINTMENT_HANDOVER_MINUTES = env_int("HUIFANG_APPOINTMENT_HANDOVER_MINUTES", 30)
+#: a callback held (进行中) longer than this by an agent with no call up goes back to the queue (calls.jobs)
+HELD_CALLBACK_TIMEOUT_MINUTES = env_int("HUIFANG_HELD_CALLBACK_TIMEOUT_MINUTES", 120)
 WORKBENCH_EVENTS_INTERVAL = env_int("HUIFANG_WORKBENCH_EVENTS_INTERVAL", 5)
 WORKBENCH_EVENTS_LIFETIME = env_int("HUIFANG_WORKBENCH_EVENTS_LIFETIME", 300)
 

@@ -1,7 +1,8 @@
 """REST endpoints of calls, the same services as the workbench:
 - `POST /api/v1/calls`: dial a customer for the callbacks the agent holds (no typed numbers);
 - `GET /api/v1/calls/{serial}`: one call with the callbacks it served, their outcomes and the recording;
-- `POST /api/v1/callbacks/{id}/outcome`: register the outcome of a call for one callback (回访登记).
+- `POST /api/v1/callbacks/{id}/outcome`: register the outcome of a call for one callback (回访登记);
+- `POST /api/v1/callbacks/{id}/attachments` (multipart, field `file`): attach a scanned paper questionnaire.
 Another branch's call, customer or callback answers 404. API clients have no scope here (403): agents call."""
 
 from typing import Any
@@ -9,14 +10,15 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Router, Status
+from ninja import File, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from huifang.callbacks.models import Callback
 from huifang.callbacks.queries import access_callback
 from huifang.calls import queries
 from huifang.calls.models import OutcomeCode
 from huifang.calls.schemas import CallOut, DialIn, ErrorOut, OutcomeIn, OutcomeOut, call_out, outcome_out
-from huifang.calls.services import CallError, confirm_callback, dial_customer, register_outcome
+from huifang.calls.services import CallError, attach_file, confirm_callback, dial_customer, register_outcome
 from huifang.customers.queries import access_customer_by_no
 from huifang.org.auth import ApiError
 from huifang.org.queries import NotFound
@@ -89,3 +91,31 @@ def post_outcome(request: HttpRequest, callback_id: int, body: OutcomeIn) -> dic
         except CallError as error:
             raise ApiError(409, "confirm_refused", f"结果已登记，但{error}") from None
     return outcome_out(callback, call=call, outcome=body.outcome)
+
+
+class AttachmentOut(Schema):
+    id: int
+    callback_id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: str
+    url: str
+
+
+@outcome_router.post("/{int:callback_id}/attachments",
+                     response={201: AttachmentOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+                     summary="Attach a scanned paper questionnaire (image or PDF) to a callback")
+def post_attachment(request: HttpRequest, callback_id: int, file: File[UploadedFile]) -> Status:
+    """Multipart, the file in field `file`: a JPEG, PNG, TIFF or PDF (judged by its content), at most 20 MB."""
+    _require(request, "calls.add_call", "只有回访专员可以上传附件")
+    callback = access_callback(request.user, callback_id)
+    try:
+        attachment = attach_file(callback=callback, by=request.user, name=file.name or "附件", source=file)
+    except CallError as error:
+        raise ApiError(422, "invalid_file", str(error)) from None
+    return Status(201, {"id": attachment.pk, "callback_id": callback.pk, "name": attachment.original_name,
+                        "content_type": attachment.content_type, "size": attachment.size,
+                        "sha256": attachment.sha256, "uploaded_at": attachment.uploaded_at.isoformat(),
+                        "url": reverse("calls:attachment", args=[attachment.pk])})

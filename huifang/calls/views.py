@@ -10,16 +10,18 @@ from typing import IO
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from huifang.audit.services import record_action
 from huifang.calls import queries, services
 from huifang.calls.choices import END_CAUSE_TEXT, KIND_TEXT, STATE_TEXT
 from huifang.calls.exports import corrections_workbook
-from huifang.calls.models import OutcomeCode
+from huifang.calls.models import Attachment, OutcomeCode
 from huifang.lib.web import HtmxHttpRequest
+from huifang.org.queries import NotFound
 from huifang.org.scoping import sees_all_branches
 
 CHUNK = 64 * 1024
@@ -120,6 +122,25 @@ def play_recording(request: HtmxHttpRequest, serial: str) -> HttpResponseBase:
 @require_GET
 def download_recording(request: HtmxHttpRequest, serial: str) -> HttpResponseBase:
     return _serve_recording(request, serial, download=True)
+
+
+@login_required
+@require_GET
+def attachment(request: HtmxHttpRequest, attachment_id: int) -> HttpResponseBase:
+    """A callback's attachment (a scanned paper questionnaire), shown in the browser; another branch's is "not
+    found". Audited (view_attachment)."""
+    found = (Attachment.objects.visible_to(request.user).select_related("callback__branch")
+             .filter(pk=attachment_id).first())
+    if found is None:
+        raise NotFound("附件不存在")
+    _require(request, "calls.view_call")
+    record_action(actor=request.user, action="view_attachment", obj=found,
+                  summary=f"查看附件 {found.original_name[:100]}：回访任务 {found.callback_id}")
+    response = FileResponse(services.attachment_storage().open(found.storage_key, "rb"),
+                            content_type=found.content_type, filename=found.original_name)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

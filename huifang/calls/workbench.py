@@ -32,7 +32,8 @@ from huifang.callbacks.responses import start_callback_response
 from huifang.callbacks.services import CallbackError
 from huifang.calls import services
 from huifang.calls.choices import END_CAUSE_TEXT, CallState, Policy
-from huifang.calls.models import Call, CallCallback, CallRecording, OutcomeCode
+from huifang.calls.jobs import release_stale_holds_now
+from huifang.calls.models import Attachment, Call, CallCallback, CallRecording, OutcomeCode
 from huifang.customers.models import Customer
 from huifang.customers.queries import customer_phones, recent_events
 from huifang.customers.views import display_value, event_details
@@ -83,6 +84,7 @@ class Section:
     link: CallCallback | None
     questionnaire: dict[str, Any] | None
     error: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
 
     @property
     def state_text(self) -> str:
@@ -177,7 +179,12 @@ def _section(request: HttpRequest, callback: Callback, call: Call | None, agent:
         link = (CallCallback.objects.filter(call=call, callback=callback).select_related("outcome", "call")
                 .first())
     return Section(callback=callback, held=held, link=link, error=error,
-                   questionnaire=_questionnaire(request, callback, held=held, error=questionnaire_error))
+                   questionnaire=_questionnaire(request, callback, held=held, error=questionnaire_error),
+                   attachments=_attachments(callback))
+
+
+def _attachments(callback: Callback) -> list[Attachment]:
+    return list(Attachment.objects.filter(callback=callback).order_by("uploaded_at", "id"))
 
 
 def _panel(request: HttpRequest, agent: Any) -> Panel | None:
@@ -235,9 +242,12 @@ def _render_panel(request: HtmxHttpRequest, agent: Any, **kwargs: Any) -> HttpRe
 @require_GET
 def workbench(request: HtmxHttpRequest) -> HttpResponse:
     agent = _agent(request)
-    context = _panel_context(request, agent)
     if request.htmx:
-        return render(request, "calls/_workbench_panel.html", context)
+        return render(request, "calls/_workbench_panel.html", _panel_context(request, agent))
+    # the scheduler releases stale holds once a night: the agent coming back gets theirs released at once
+    released = release_stale_holds_now(agents=[agent.pk])
+    context = _panel_context(request, agent, message=f"超过 {settings.HELD_CALLBACK_TIMEOUT_MINUTES} 分钟未处理的 "
+                             f"{released} 个回访任务已自动放回" if released else "")
     context["available_text"] = available_text(available_count(agent))
     return render(request, "calls/workbench.html", context)
 
@@ -449,6 +459,28 @@ def workbench_confirm(request: HtmxHttpRequest, callback_id: int) -> HttpRespons
     except services.CallError as problem:
         return _render_section(request, agent, callback, error=str(problem), status=422)
     return _render_section(request, agent, callback)
+
+
+@login_required
+@require_POST
+def workbench_attach(request: HtmxHttpRequest, callback_id: int) -> HttpResponse:
+    """上传纸质问卷: a scanned paper questionnaire (image or PDF) attached to a callback of the panel
+    (services.attach_file); answers the callback's attachment list."""
+    agent = _agent(request)
+    callback = _panel_callback(request, agent, callback_id)
+    upload = request.FILES.get("file")
+    error, status = "", 200
+    if upload is None:
+        error, status = "请选择要上传的文件（图片或 PDF）", 422
+    else:
+        try:
+            services.attach_file(callback=callback, by=agent, name=upload.name or "附件", source=upload)
+        except services.CallError as problem:
+            error, status = str(problem), 422
+    # htmx 2 swaps no 4xx answer: a refusal it is to show comes as 200 (422 for anyone else)
+    return render(request, "calls/_workbench_attachments.html",
+                  {"callback": callback, "attachments": _attachments(callback), "attach_error": error},
+                  status=200 if request.htmx else status)
 
 
 # --- server-sent events ----------------------------------------------------------------------------------------
