@@ -164,6 +164,20 @@ def _call_a(world: World) -> dict[str, Any]:
     return {"serial": call.serial}
 
 
+def _attachment_a(world: World) -> dict[str, Any]:
+    """A scanned paper questionnaire attached to branch A's callback (calls:attachment shows it)."""
+    import io
+
+    from huifang.callbacks.models import Callback
+    from huifang.calls.models import Attachment
+    from huifang.calls.services import attach_file
+
+    attachment = Attachment.objects.first() or attach_file(
+        callback=Callback.objects.get(customer=world.customer_a), by=world.person_a, name="纸质问卷.pdf",
+        source=io.BytesIO(b"%PDF-1.4\n%%EOF"))
+    return {"attachment_id": attachment.pk}
+
+
 # route name (pages) or API path -> the URL parameters naming an object of branch A (read with GET)
 OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "customers:detail": lambda w: {"customer_no": w.customer_a.customer_no},
@@ -187,6 +201,7 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "calls:recording": _call_a,
     "calls:recording_download": _call_a,
     "/api/v1/calls/{serial}": _call_a,
+    "calls:attachment": _attachment_a,
 }
 
 # routes that act on an object of branch A with POST: same rule, and nothing happens for the outsider
@@ -286,6 +301,9 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "/api/v1/calls": "POST with a body: another branch's customer or callback answers 404 in calls/tests/test_api.py",
     "/api/v1/callbacks/{callback_id}/outcome": "POST with a body: another branch's callback or call answers 404 in "
                                                "calls/tests/test_api.py",
+    "calls:workbench_attach": "a callback of the own panel only, 404 otherwise (calls/tests/test_attachment_routes.py)",
+    "/api/v1/callbacks/{callback_id}/attachments": "POST with a file: another branch's callback answers 404 in "
+                                                   "calls/tests/test_attachment_routes.py",
 }
 CALENDAR_PREFIX = "/api/v1/calendar/"  # the national calendar holds no branch data
 
