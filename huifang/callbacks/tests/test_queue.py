@@ -196,6 +196,22 @@ def test_a_branch_agent_works_their_branch_and_an_hq_agent_every_branch(
     assert taken(take_next_callback(agent=central, now=NOW)) == [elsewhere.pk]
 
 
+def test_nothing_at_all_only_when_no_callback_is_the_agents_or_the_pools(
+        agent_a: User, hq: Branch, branch_a: Branch, make_user: Callable[..., User], service: CallbackType) -> None:
+    central = make_user(hq, Role.AGENT)
+    other = make_user(branch_a, Role.AGENT)
+    make_callback(customer(branch_a), service, state=State.ASSIGNED, agent=other)  # another agent's
+    make_callback(customer(branch_a), service, state=State.DONE)
+    for who in (agent_a, central):
+        result = take_next_callback(agent=who, now=NOW)
+        assert nothing(result) == NOTHING_AT_ALL and isinstance(result, Nothing) and result.counts == {}
+    later = NOW + dt.timedelta(days=1)
+    make_callback(customer(branch_a), service, state=State.ASSIGNED, agent=agent_a, not_before=later)
+    make_callback(customer(branch_a), service, not_before=later)  # the pool's
+    assert nothing(take_next_callback(agent=agent_a, now=NOW)) == "均处于冷静期"
+    assert nothing(take_next_callback(agent=central, now=NOW)) == "均处于冷静期"
+
+
 def test_due_appointments_come_first(agent_a: User, branch_a: Branch, service: CallbackType) -> None:
     urgent = make_callback(customer(branch_a), service, priority=99)
     booked = make_callback(customer(branch_a), service, priority=1, appointment_at=NOW - dt.timedelta(minutes=5))
