@@ -3,6 +3,8 @@ it into the page as text."""
 
 from pathlib import Path
 
+from django.test import Client
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -16,6 +18,6 @@ def test_no_template_comment_spans_lines() -> None:
     assert not broken, "{# #} comments are single-line; use {% comment %} for: " + ", ".join(broken)
 
 
-def test_the_login_page_shows_no_template_comment(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_login_page_shows_no_template_comment(client: Client) -> None:
     page = client.get("/login/").content.decode()
     assert "{#" not in page and "{% comment" not in page
