@@ -279,6 +279,32 @@ def change_state(*, callback: Callback, to: str, by: Any = None, reason: str = "
     return current
 
 
+@transaction.atomic
+def book_appointment(*, callbacks: list[Callback], at: dt.datetime, agent: Any = None, by: Any = None,
+                     reason: str = "预约回访") -> int:
+    """Book an appointment (预约) at `at` for open, unheld callbacks: for `agent` only (they are assigned to them)
+    or, without one, for anyone. The queue hands a due appointment out before anything else.
+
+    Raises CallbackError for a callback that is held or closed. Side effects: appointment_at and
+    appointment_agent, the state (assigned to the agent), one history row each. Returns how many were booked."""
+    now = timezone.now()
+    booked = 0
+    for callback in callbacks:
+        current = Callback.objects.select_for_update().get(pk=callback.pk)
+        if current.state not in (State.NEW, State.ASSIGNED):
+            raise CallbackError(f"回访任务处于“{State(current.state).label}”状态，不能预约")
+        from_state = current.state
+        current.appointment_at, current.appointment_agent = at, agent
+        if agent is not None:
+            current.state, current.agent = State.ASSIGNED, agent
+        current.updated_at = now
+        current.save(update_fields=["appointment_at", "appointment_agent", "state", "agent", "updated_at"])
+        _history(current, at=now, by=by, from_state=from_state, to_state=current.state,
+                 reason=f"{reason}：{timezone.localtime(at):%Y-%m-%d %H:%M}")
+        booked += 1
+    return booked
+
+
 def _bulk_history(cursor: Any, *, ids_sql: str, params: list[Any], stamp: Any, by_id: int | None, to_state: str,
                   reason: str) -> None:
     cursor.execute(

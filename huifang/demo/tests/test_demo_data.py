@@ -209,3 +209,27 @@ def test_command_reset_rebuilds_the_demo() -> None:
     call_command("demo_data", customers=25, reset=True, stdout=StringIO())
     assert Customer.objects.count() == 25
     assert Branch.objects.count() == 6
+
+
+def test_each_demo_agent_first_gets_a_customer_with_several_callbacks(shipped_data: None) -> None:
+    """The demo's bulk load writes outside a test transaction (transactional test): the shipped catalogue and
+    calendar are loaded again first."""
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from huifang.callbacks.models import Callback
+    from huifang.callbacks.queue import Taken, take_next_callback
+    from huifang.org.models import User
+
+    # within the calling hours (09:00–20:30), today: the demo's rules and appointments are of today
+    ten = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
+    with time_machine.travel(ten, tick=False):
+        out = StringIO()
+        call_command("demo_data", customers=3000, seed=7, stdout=out)
+        booked = Callback.objects.filter(appointment_agent__isnull=False)
+        assert booked.exists() and "一次通话完成他的全部回访" in out.getvalue()
+        for agent in User.objects.filter(pk__in=booked.values("appointment_agent")):
+            taken = take_next_callback(agent=agent, now=ten + dt.timedelta(minutes=1))
+            assert isinstance(taken, Taken) and len(taken.callback_ids) >= 2, agent

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone, translation
 
 from huifang.callbacks.choices import RunTrigger
-from huifang.callbacks.services import run_rules
+from huifang.callbacks.services import book_appointment, run_rules
 from huifang.demo.build import (
     DEFAULT_CUSTOMERS,
     DEFAULT_SEED,
@@ -19,6 +19,33 @@ from huifang.demo.build import (
     reset_demo,
 )
 from huifang.demo.org import DemoLogin
+
+
+def book_demo_appointments() -> int:
+    """For each demo agent, a customer of their branch with two or more unassigned callbacks, booked for them
+    today: their first "next" then shows one call serving several callbacks. Returns how many agents got one."""
+    from django.db.models import Count, Q
+
+    from huifang.callbacks.models import Callback
+    from huifang.org.models import User
+
+    now = timezone.now()
+    taken: set[int] = set()
+    booked = 0
+    for agent in User.objects.filter(groups__name="agent", agent_no__isnull=False, is_active=True).order_by("pk"):
+        # workable now: not in cooling-off or waiting for the next trading day
+        pool = Callback.objects.filter(Q(not_before__isnull=True) | Q(not_before__lte=now), state="new",
+                                       branch_id=agent.branch_id)
+        customers = (pool.exclude(customer__manager=agent).exclude(customer_id__in=taken)
+                     .values("customer_id").annotate(n=Count("id")).filter(n__gte=2).order_by("-n", "customer_id"))
+        first = customers.first()
+        if first is None:
+            continue
+        taken.add(first["customer_id"])
+        book_appointment(callbacks=list(pool.filter(customer_id=first["customer_id"])), at=now, agent=agent,
+                         reason="演示：客户预约今天回访")
+        booked += 1
+    return booked
 
 
 def _width(text: str) -> int:
@@ -82,6 +109,10 @@ class Command(BaseCommand):
             for outcome in rules.outcomes:
                 if outcome.error:
                     self.stdout.write(f"  规则“{outcome.rule}”：{outcome.error}")
+            booked = book_demo_appointments()
+            if booked:
+                self.stdout.write(f"为 {booked} 名回访专员各预约了一位有多个回访任务的客户（今天），"
+                                  "“获得外呼对象”先给出这位客户：一次通话完成他的全部回访。")
             self.stdout.write(self.style.SUCCESS(
                 f"演示数据已生成：{summary.branches} 个机构，{summary.users} 个用户，{summary.customers:,} 位客户，"
                 f"{summary.phones:,} 个电话，{summary.events:,} 条业务事件，用时 {summary.seconds:.1f} 秒。"
