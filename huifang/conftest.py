@@ -159,3 +159,20 @@ def shipped_data(transactional_db: Any) -> None:
     for module, function in SHIPPED_DATA:
         getattr(importlib.import_module(module), function)(apps, connection.schema_editor)
     invalidate_calendar_cache()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    """Debian's Chromium through Playwright, one per test module (huifang/tests/browser.py)."""
+    from huifang.tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Any) -> Any:
+    """A fresh page in a Chinese-locale browser context, closed after the test."""
+    context = browser.new_context(locale="zh-CN")
+    yield context.new_page()
+    context.close()

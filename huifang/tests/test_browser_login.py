@@ -1,30 +1,16 @@
 """A real Chromium logs in as each role and sees a Chinese home page that fits the role."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from huifang.conftest import PASSWORD
 from huifang.org.choices import Role
 from huifang.org.models import Branch, User
-from huifang.tests.browser import chromium
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="zh-CN")
-    yield context.new_page()
-    context.close()
 
 
 def _log_in(page: Page, base: str, username: str, password: str = PASSWORD) -> None:

@@ -1,35 +1,20 @@
 """A real Chromium: an HQ supervisor opens the rules page, runs a dry run and sees what would be created."""
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from huifang.callbacks.models import Callback, RuleRun
 from huifang.conftest import PASSWORD
 from huifang.customers.models import CustomerEvent
 from huifang.customers.tests.conftest import make_customer
 from huifang.org.models import Branch, User
-from huifang.tests.browser import chromium
 
 pytestmark = pytest.mark.browser
 SH = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="zh-CN")
-    yield context.new_page()
-    context.close()
 
 
 def test_a_dry_run_from_the_rules_page_counts_and_creates_nothing(

@@ -24,7 +24,6 @@ from huifang.customers.models import ContactPoint, Customer
 from huifang.integrations.telephony.base import CallEvent
 from huifang.integrations.telephony.simulated import SimulatedExchange
 from huifang.org.models import Branch, User
-from huifang.tests.browser import chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,12 +31,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators"),
 ]
 TIMEOUT = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
