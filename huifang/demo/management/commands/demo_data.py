@@ -18,6 +18,7 @@ from huifang.demo.build import (
     has_organisation,
     reset_demo,
 )
+from huifang.demo.hours import open_demo_calling_hours
 from huifang.demo.org import DemoLogin
 
 
@@ -78,8 +79,11 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true",
                             help="数据库中已有营业部时什么都不做（启动脚本每次都可调用）")
         parser.add_argument("--reset", action="store_true", help="先删除已有的演示数据，再重新生成")
+        parser.add_argument("--keep-calling-hours", action="store_true",
+                            help="保留各回访类型的呼叫时段（默认放宽为全天，便于随时试用演示）")
 
-    def handle(self, *args: Any, customers: int, seed: int, if_empty: bool, reset: bool, **options: Any) -> None:
+    def handle(self, *args: Any, customers: int, seed: int, if_empty: bool, reset: bool, keep_calling_hours: bool,
+               **options: Any) -> None:
         if customers < 0:
             raise CommandError("--customers 不能为负数")
         if if_empty and has_organisation():
@@ -109,6 +113,9 @@ class Command(BaseCommand):
             for outcome in rules.outcomes:
                 if outcome.error:
                     self.stdout.write(f"  规则“{outcome.rule}”：{outcome.error}")
+            if not keep_calling_hours and open_demo_calling_hours():
+                self.stdout.write("演示环境：各回访类型的呼叫时段放宽为全天（生产环境默认 09:00–20:30，可按类型配置；"
+                                  "保留默认时段请加 --keep-calling-hours）。")
             booked = book_demo_appointments()
             if booked:
                 self.stdout.write(f"为 {booked} 名回访专员各预约了一位有多个回访任务的客户（今天），"
