@@ -27,7 +27,9 @@ def _demo(time_machine: Any, **options: Any) -> str:
 
 
 def _an_agent_with_work() -> User:
-    return User.objects.filter(agent_no__gt="", branch__code="3101").order_by("username").first()  # type: ignore[return-value]
+    agent = User.objects.filter(agent_no__gt="", branch__code="3101").order_by("username").first()
+    assert agent is not None
+    return agent
 
 
 @pytest.mark.django_db
