@@ -249,3 +249,85 @@ class ContactCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.phone_masked} {self.get_kind_display()}"
+
+
+class StatQuerySet(BranchScopedQuerySet):
+    branch_path = "branch"
+
+
+class OutcomeStat(models.Model):
+    """The roll-up of registered outcomes (回访登记) per local day × branch × agent × callback type × outcome, kept
+    current in the transaction that registers each outcome (calls.rollups) and rebuilt from the raw rows by
+    `huifang rollups rebuild`. Reports read it, never the calls."""
+
+    #: the local (Asia/Shanghai) date the outcome was registered
+    day = models.DateField(_("day"))
+    # No index of its own: stat_outcome_branch_day_idx starts with branch.
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
+    # No index of its own: stat_outcome_agent_day_idx starts with agent.
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("agent"), on_delete=models.PROTECT,
+                              related_name="+", db_index=False)
+    # No index of its own: the type is read with the day or the branch, never alone.
+    callback_type = models.ForeignKey("campaigns.CallbackType", verbose_name=_("callback type"),
+                                      on_delete=models.PROTECT, related_name="+", db_index=False)
+    # No index of its own: outcome codes are few and never deleted.
+    outcome = models.ForeignKey(OutcomeCode, verbose_name=_("outcome"), on_delete=models.PROTECT,
+                                related_name="+", db_index=False)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    #: attempts whose outcome is connected (成功呼出)
+    connected = models.PositiveIntegerField(_("connected"), default=0)
+    #: attempts whose outcome is 成功回访 (code "success")
+    successes = models.PositiveIntegerField(_("successes"), default=0)
+
+    objects = StatQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outcome roll-up")
+        verbose_name_plural = _("outcome roll-ups")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "branch", "agent", "callback_type", "outcome"],
+                                    name="stat_outcome_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["branch", "day"], name="stat_outcome_branch_day_idx"),
+            models.Index(fields=["agent", "day"], name="stat_outcome_agent_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.branch_id}/{self.agent_id}/{self.callback_type_id}/{self.outcome_id}"
+
+
+class CallStat(models.Model):
+    """The roll-up of ended calls per local day (of dialing) × branch × agent: how many, answered, talk and
+    handle seconds. Kept current when a call ends (calls.rollups); rebuilt like OutcomeStat."""
+
+    day = models.DateField(_("day"))
+    # No index of its own: stat_call_branch_day_idx starts with branch.
+    branch = models.ForeignKey(Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
+    # No index of its own: stat_call_agent_day_idx starts with agent.
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("agent"), on_delete=models.PROTECT,
+                              related_name="+", db_index=False)
+    calls = models.PositiveIntegerField(_("calls"), default=0)
+    answered = models.PositiveIntegerField(_("answered"), default=0)
+    #: from the customer's answer to the end
+    talk_seconds = models.PositiveBigIntegerField(_("talk time (seconds)"), default=0)
+    #: from dialing to the end
+    handle_seconds = models.PositiveBigIntegerField(_("handle time (seconds)"), default=0)
+
+    objects = StatQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("call roll-up")
+        verbose_name_plural = _("call roll-ups")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "branch", "agent"], name="stat_call_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["branch", "day"], name="stat_call_branch_day_idx"),
+            models.Index(fields=["agent", "day"], name="stat_call_agent_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.branch_id}/{self.agent_id}"

@@ -24,7 +24,7 @@ from huifang.callbacks.attempts import confirm_done, record_attempt
 from huifang.callbacks.choices import State
 from huifang.callbacks.models import Callback
 from huifang.callbacks.services import CallbackError
-from huifang.calls import rules
+from huifang.calls import rollups, rules
 from huifang.calls.choices import STATE_ORDER, CallState, CorrectionKind, Policy
 from huifang.calls.models import (
     Attachment,
@@ -195,9 +195,12 @@ def dial_customer(*, agent: Any, customer: Customer, callbacks: Sequence[Callbac
         placed = exchange().dial(agent_extension=agent.extension, number=chosen.number, reference=serial)
     except TelephonyError as error:
         now = timezone.now()
-        Call.objects.filter(pk=call.pk).update(state=CallState.ENDED, ended_at=now, end_cause="failed",
-                                               error=str(error)[:300])
-        call.refresh_from_db()
+        with transaction.atomic():
+            ended = (Call.objects.filter(pk=call.pk).exclude(state=CallState.ENDED)
+                     .update(state=CallState.ENDED, ended_at=now, end_cause="failed", error=str(error)[:300]))
+            call.refresh_from_db()
+            if ended:
+                rollups.count_call(call)
         raise CallError(f"拨号失败：{error}", call=call) from error
     finally:
         _dialing.active = False
@@ -242,6 +245,8 @@ def handle_call_event(event: CallEvent) -> Call | None:
                 fields += ["ended_at", "end_cause", "duration_seconds"]
         if fields:
             call.save(update_fields=fields)
+        if "state" in fields and call.state == CallState.ENDED:
+            rollups.count_call(call)
         if "state" in fields and call.state == CallState.ENDED and call.answered_at is None:
             _register_automatic_outcomes(call)
         if event.recording is not None and not CallRecording.objects.filter(call=call).exists():
@@ -400,6 +405,8 @@ def register_outcome(*, call: Call, callback: Callback, outcome_code: OutcomeCod
     link.registered_by = by
     link.note = note
     link.save(update_fields=["outcome", "registered_at", "registered_by", "note"])
+    link.call, link.callback = call, updated
+    rollups.count_outcome(link)
     record_action(actor=by, action="register_outcome", obj=updated,
                   summary=f"回访登记：{label}", changes={"outcome": outcome.code, "call": call.serial})
     if confirm:
