@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import callback_rules
 import demo_data  # a sibling module, found through the line above
 import import_customers
+import monthly_report
 import next_callback
 
 
@@ -52,6 +53,7 @@ BENCHMARKS = [
     Benchmark("import_customers", {"small": 20_000, "full": 1_000_000}, import_customers.measure),
     Benchmark("callback_rules", {"small": 20_000, "full": 1_000_000}, callback_rules.measure),
     Benchmark("next_callback", {"small": 20_000, "full": 1_000_000}, next_callback.measure),
+    Benchmark("monthly_report", {"small": 200_000, "full": 10_000_000}, monthly_report.measure),
 ]
 
 
