@@ -11,12 +11,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from huifang.callbacks.models import Callback
 from huifang.calls.choices import CallState
-from huifang.calls.models import Call, CallCallback, CallStat, OutcomeStat
+from huifang.calls.models import Call, CallCallback, CallStat, OutcomeCode, OutcomeStat
 
 #: the outcome code that counts as a success (成功回访)
 SUCCESS = "success"
@@ -73,44 +73,102 @@ def _bounds(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime | N
     return low, high
 
 
+def _fixed_offset(zone: Any, years: range) -> int | None:
+    """The zone's UTC offset in seconds if it is the same all through `years` (Asia/Shanghai: +28800, no daylight
+    saving since 1991), else None."""
+    offsets = {dt.datetime(year, month, 15, 12, tzinfo=zone).utcoffset() for year in years for month in (1, 4, 7, 10)}
+    if len(offsets) != 1:
+        return None
+    offset = next(iter(offsets))
+    return int(offset.total_seconds()) if offset is not None else None
+
+
+def _local_day_sql(column: str, start: dt.date | None, end: dt.date | None) -> tuple[str, list[Any]]:
+    """SQL for the local date of the timestamp `column`: the day timezone.localdate() gives in Python.
+    PostgreSQL: AT TIME ZONE. SQLite: date() shifted by the zone's offset when it is fixed over the years in
+    question (TruncDate's Python function per row costs seconds per million rows), else that very function."""
+    zone = timezone.get_current_timezone()
+    if connection.vendor == "postgresql":
+        return f"(({column}) AT TIME ZONE %s)::date", [str(zone)]
+    years = range((start or dt.date(1992, 1, 1)).year, (end or timezone.localdate() + dt.timedelta(days=366)).year + 1)
+    offset = _fixed_offset(zone, years)
+    if connection.vendor == "sqlite" and offset is not None:
+        return f"date({column}, '{offset:+d} seconds')", []
+    if connection.vendor == "sqlite":
+        return f"django_datetime_cast_date({column}, %s, 'UTC')", [str(zone)]
+    raise NotImplementedError(f"roll-ups support SQLite and PostgreSQL, not {connection.vendor}")
+
+
+def _handle_seconds_sql(dialed: str, ended: str) -> str:
+    """SQL for _handle_seconds: whole seconds from dialing to the end, truncated like int(total_seconds())."""
+    if connection.vendor == "postgresql":
+        return f"GREATEST(0, FLOOR(EXTRACT(EPOCH FROM ({ended} - {dialed}))))"
+
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC): whole seconds by strftime ('%%' since the SQL has
+    # parameters), microseconds from the text, so the difference is exact (julianday's floating point is not)
+    def micros(column: str) -> str:
+        return (f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000 + CASE WHEN length({column}) > 20 "
+                f"THEN CAST(substr(substr({column}, 21) || '000000', 1, 6) AS INTEGER) ELSE 0 END)")
+
+    return f"MAX(0, ({micros(ended)} - {micros(dialed)}) / 1000000)"
+
+
+def _range_sql(column: str, start: dt.date | None, end: dt.date | None) -> tuple[str, list[Any]]:
+    low, high = _bounds(start, end)
+    sql, params = "", []
+    for operator, bound in ((">=", low), ("<", high)):
+        if bound is not None:
+            sql += f" AND {column} {operator} %s"
+            params.append(connection.ops.adapt_datetimefield_value(bound))
+    return sql, params
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _outcome_select(start: dt.date | None, end: dt.date | None) -> tuple[str, list[Any]]:
+    day, day_params = _local_day_sql("cc.registered_at", start, end)
+    where, where_params = _range_sql("cc.registered_at", start, end)
+    sql = (f"SELECT {day}, c.branch_id, c.agent_id, cb.callback_type_id, cc.outcome_id, COUNT(*), "
+           "SUM(CASE WHEN o.connected THEN 1 ELSE 0 END), SUM(CASE WHEN o.code = %s THEN 1 ELSE 0 END) "
+           f"FROM {_table(CallCallback)} cc JOIN {_table(Call)} c ON c.id = cc.call_id "
+           f"JOIN {_table(Callback)} cb ON cb.id = cc.callback_id JOIN {_table(OutcomeCode)} o ON o.id = cc.outcome_id "
+           f"WHERE cc.outcome_id IS NOT NULL AND cc.registered_at IS NOT NULL{where} "
+           "GROUP BY 1, 2, 3, 4, 5")
+    return sql, [*day_params, SUCCESS, *where_params]
+
+
+def _call_select(start: dt.date | None, end: dt.date | None) -> tuple[str, list[Any]]:
+    day, day_params = _local_day_sql("c.dialed_at", start, end)
+    where, where_params = _range_sql("c.dialed_at", start, end)
+    sql = (f"SELECT {day}, c.branch_id, c.agent_id, COUNT(*), "
+           "SUM(CASE WHEN c.answered_at IS NOT NULL THEN 1 ELSE 0 END), SUM(c.duration_seconds), "
+           f"SUM({_handle_seconds_sql('c.dialed_at', 'c.ended_at')}) "
+           f"FROM {_table(Call)} c WHERE c.state = %s AND c.ended_at IS NOT NULL{where} GROUP BY 1, 2, 3")
+    return sql, [*day_params, CallState.ENDED.value, *where_params]
+
+
+def _fetch(select: tuple[str, list[Any]], keys: Sequence[str], sums: Sequence[str]) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(*select)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        day = row[0] if isinstance(row[0], dt.date) else dt.date.fromisoformat(row[0])
+        found.append({"day": day, **dict(zip(keys[1:], row[1:len(keys)], strict=True)),
+                      **{name: int(value) for name, value in zip(sums, row[len(keys):], strict=True)}})
+    return found
+
+
 def raw_outcome_rows(start: dt.date | None = None, end: dt.date | None = None) -> list[dict[str, Any]]:
     """OutcomeStat's rows as the raw outcomes give them: one GROUP BY over the registered CallCallback rows."""
-    low, high = _bounds(start, end)
-    links = CallCallback.objects.filter(outcome__isnull=False, registered_at__isnull=False)
-    if low:
-        links = links.filter(registered_at__gte=low)
-    if high:
-        links = links.filter(registered_at__lt=high)
-    rows = (links.annotate(day=TruncDate("registered_at", tzinfo=timezone.get_current_timezone()))
-            .values("day", "call__branch_id", "call__agent_id", "callback__callback_type_id", "outcome_id")
-            .annotate(attempts=Count("id"), connected=Count("id", filter=Q(outcome__connected=True)),
-                      successes=Count("id", filter=Q(outcome__code=SUCCESS)))
-            .order_by())
-    return [{"day": row["day"], "branch_id": row["call__branch_id"], "agent_id": row["call__agent_id"],
-             "callback_type_id": row["callback__callback_type_id"], "outcome_id": row["outcome_id"],
-             **{name: row[name] for name in OUTCOME_SUMS}} for row in rows]
+    return _fetch(_outcome_select(start, end), list(OUTCOME_KEYS.values()), OUTCOME_SUMS)
 
 
 def raw_call_rows(start: dt.date | None = None, end: dt.date | None = None) -> list[dict[str, Any]]:
-    """CallStat's rows as the raw calls give them (ended calls only). Handle seconds are summed per call in
-    Python over (dialed_at, ended_at), the one expression both engines would compute differently in SQL."""
-    low, high = _bounds(start, end)
-    calls = Call.objects.filter(state=CallState.ENDED, ended_at__isnull=False)
-    if low:
-        calls = calls.filter(dialed_at__gte=low)
-    if high:
-        calls = calls.filter(dialed_at__lt=high)
-    grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for dialed_at, ended_at, answered_at, duration, branch_id, agent_id in calls.values_list(
-            "dialed_at", "ended_at", "answered_at", "duration_seconds", "branch_id", "agent_id").iterator(2000):
-        key = (timezone.localdate(dialed_at), branch_id, agent_id)
-        row = grouped.setdefault(key, {"day": key[0], "branch_id": branch_id, "agent_id": agent_id,
-                                       "calls": 0, "answered": 0, "talk_seconds": 0, "handle_seconds": 0})
-        row["calls"] += 1
-        row["answered"] += int(answered_at is not None)
-        row["talk_seconds"] += duration
-        row["handle_seconds"] += _handle_seconds(dialed_at, ended_at)
-    return list(grouped.values())
+    """CallStat's rows as the raw calls give them (ended calls only): one GROUP BY over the calls."""
+    return _fetch(_call_select(start, end), list(CALL_KEYS.values()), CALL_SUMS)
 
 
 def _in_range(queryset: QuerySet[Any], start: dt.date | None, end: dt.date | None) -> QuerySet[Any]:
@@ -123,15 +181,20 @@ def _in_range(queryset: QuerySet[Any], start: dt.date | None, end: dt.date | Non
 
 @transaction.atomic
 def rebuild(start: dt.date | None = None, end: dt.date | None = None) -> dict[str, int]:
-    """Replace the roll-ups of the days [start, end] (every day when not given) by what the raw rows give.
-    Returns how many rows each roll-up now has in that range."""
-    outcome_rows = raw_outcome_rows(start, end)
-    call_rows = raw_call_rows(start, end)
-    _in_range(OutcomeStat.objects.all(), start, end).delete()
-    _in_range(CallStat.objects.all(), start, end).delete()
-    OutcomeStat.objects.bulk_create([OutcomeStat(**row) for row in outcome_rows], batch_size=2000)
-    CallStat.objects.bulk_create([CallStat(**row) for row in call_rows], batch_size=2000)
-    return {"outcomes": len(outcome_rows), "calls": len(call_rows)}
+    """Replace the roll-ups of the days [start, end] (every day when not given) by what the raw rows give, set-based:
+    one DELETE and one INSERT … SELECT … GROUP BY per roll-up, in one transaction. Returns how many rows each
+    roll-up now has in that range."""
+    counts = {}
+    for name, model, select, keys, sums in (
+        ("outcomes", OutcomeStat, _outcome_select(start, end), OUTCOME_KEYS, OUTCOME_SUMS),
+        ("calls", CallStat, _call_select(start, end), CALL_KEYS, CALL_SUMS),
+    ):
+        _in_range(model.objects.all(), start, end).delete()
+        columns = ", ".join([*keys.values(), *sums])
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {_table(model)} ({columns}) {select[0]}", select[1])
+            counts[name] = max(cursor.rowcount, 0)
+    return counts
 
 
 def _keyed(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> dict[tuple[Any, ...], dict[str, Any]]:

@@ -175,3 +175,19 @@ def test_totals_are_limited_to_the_branches_the_user_sees(a_day_of_calls: list[C
     assert [row["attempts"] for row in mine] == [4]
     with pytest.raises(ValueError, match="无法按"):
         rollups.outcome_totals(**span, by=["customer"])
+
+
+def test_handle_seconds_are_whole_seconds_the_same_way_in_sql_as_in_python(agent_a: User,
+                                                                          customer_a: Customer) -> None:
+    # 1.2 s and 1.9 s are 1 whole second each, 3.0 s is 3: julianday's or epoch's rounding would differ
+    spans = [(LATE + dt.timedelta(microseconds=900_000), LATE + dt.timedelta(seconds=2, microseconds=100_000)),
+             (LATE, LATE + dt.timedelta(seconds=1, microseconds=900_000)),
+             (LATE, LATE + dt.timedelta(seconds=3))]
+    for number, (dialed, ended) in enumerate(spans):
+        call = Call.objects.create(serial=f"T{number}", agent=agent_a, customer=customer_a, phone_masked="138****1111",
+                                   branch=customer_a.branch, state="ended", dialed_at=dialed, ended_at=ended)
+        rollups.count_call(call)
+    assert rollups.call_totals(start=LATE.date(), end=LATE.date())[0]["handle_seconds"] == 5
+    incremental = _rows()
+    rollups.rebuild()
+    assert _rows() == incremental
