@@ -62,7 +62,7 @@ def _generate(rows: int) -> None:
     from huifang.org.models import User
 
     with open(os.devnull, "w") as quiet:
-        call_command("demo_data", customers=CUSTOMERS, keep_calling_hours=True, stdout=quiet)
+        call_command("demo_data", customers=CUSTOMERS, keep_calling_hours=True, no_history=True, stdout=quiet)
     Callback.objects.all().delete()
     customers = list(Customer.objects.order_by("id").values_list("id", "branch_id"))
     types = list(CallbackType.objects.order_by("id").values_list("id", flat=True))[:TYPES]

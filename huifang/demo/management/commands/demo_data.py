@@ -18,6 +18,7 @@ from huifang.demo.build import (
     has_organisation,
     reset_demo,
 )
+from huifang.demo.history import DAYS, build_history, remove_history
 from huifang.demo.hours import open_demo_calling_hours
 from huifang.demo.org import DemoLogin
 
@@ -81,9 +82,11 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="先删除已有的演示数据，再重新生成")
         parser.add_argument("--keep-calling-hours", action="store_true",
                             help="保留各回访类型的呼叫时段（默认放宽为全天，便于随时试用演示）")
+        parser.add_argument("--no-history", action="store_true",
+                            help=f"不生成近 {DAYS} 天的历史通话与回访登记（默认生成，供报表和看板演示）")
 
     def handle(self, *args: Any, customers: int, seed: int, if_empty: bool, reset: bool, keep_calling_hours: bool,
-               **options: Any) -> None:
+               no_history: bool = False, **options: Any) -> None:
         if customers < 0:
             raise CommandError("--customers 不能为负数")
         if if_empty and has_organisation():
@@ -100,6 +103,7 @@ class Command(BaseCommand):
             try:
                 if reset and has_organisation():
                     self.stdout.write("删除已有的演示数据……")
+                    remove_history()
                     reset_demo()
                 summary = build_demo(
                     customers=customers, seed=seed,
@@ -120,6 +124,12 @@ class Command(BaseCommand):
             if booked:
                 self.stdout.write(f"为 {booked} 名回访专员各预约了一位有多个回访任务的客户（今天），"
                                   "“获得外呼对象”先给出这位客户：一次通话完成他的全部回访。")
+            if not no_history:
+                past = build_history(seed=seed)
+                self.stdout.write(f"历史数据：近 {DAYS} 天的 {past.days} 个工作日，{past.calls:,} 通电话，"
+                                  f"{past.outcomes:,} 条回访登记（成功回访 {past.successes:,}），"
+                                  f"{past.callbacks:,} 条回访任务（{past.still_open:,} 条仍在进行），"
+                                  f"汇总表已重建，用时 {past.seconds:.1f} 秒。")
             self.stdout.write(self.style.SUCCESS(
                 f"演示数据已生成：{summary.branches} 个机构，{summary.users} 个用户，{summary.customers:,} 位客户，"
                 f"{summary.phones:,} 个电话，{summary.events:,} 条业务事件，用时 {summary.seconds:.1f} 秒。"
