@@ -196,6 +196,13 @@ HELD_CALLBACK_TIMEOUT_MINUTES = env_int("HUIFANG_HELD_CALLBACK_TIMEOUT_MINUTES",
 WORKBENCH_EVENTS_INTERVAL = env_int("HUIFANG_WORKBENCH_EVENTS_INTERVAL", 5)
 WORKBENCH_EVENTS_LIFETIME = env_int("HUIFANG_WORKBENCH_EVENTS_LIFETIME", 300)
 
+# Reports' KPIs (reports/kpis.py): successful callbacks per agent per working day (seed 002's norm), the annual
+# coverage goal as a share of last year's customers, and the working days after a quarter's end by which each
+# branch files its quarterly roll-up (reports/filings.py).
+HUIFANG_DAILY_SUCCESS_TARGET = env_int("HUIFANG_DAILY_SUCCESS_TARGET", 80)
+HUIFANG_COVERAGE_GOAL = float(env_str("HUIFANG_COVERAGE_GOAL", "0.10"))
+HUIFANG_QUARTERLY_FILING_WORKING_DAYS = env_int("HUIFANG_QUARTERLY_FILING_WORKING_DAYS", 5)
+
 # Demo logins are printed by `huifang demo-data`; their shared password comes from here.
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "huifang-demo-2026")
 
