@@ -238,7 +238,7 @@ def raw_counts(code: str, month: Month, user: User, period: Period, by: str | No
 
 def _raw_quota(month: Month, user: User, period: Period) -> list[tuple[str, int, int | None, int, int]]:
     """(type, branch, manager, required, achieved) for the two quota types, from the customers and callbacks."""
-    found = []
+    found: list[tuple[str, int, int | None, int, int]] = []
     # 客户经理客户回访: per manager and month, customers opened 3 months before the month's first day, normal
     for key, first in (("2026-10", dt.date(2026, 10, 1)),):
         if not (period.start <= first <= period.end):
