@@ -201,30 +201,30 @@ def test_the_filing_forms_file_approve_and_answer_422_with_the_reason(
         time_machine: Any, login: Callable[[User], Client], branch_a: Branch, branch_b: Branch,
         operator_a: User, operator_b: User, hq_supervisor: User, client: Client) -> None:
     time_machine.move_to(_at(2026, 10, 9), tick=False)
-    htmx = {"HTTP_HX_REQUEST": "true"}
+    htmx = {"HX-Request": "true"}
     login(operator_a)
-    panel = client.get(reverse("dashboards:filings", args=["2026-Q3"]), **htmx)
+    panel = client.get(reverse("dashboards:filings", args=["2026-Q3"]), headers=htmx)
     assert panel.status_code == 200
     text = panel.content.decode()
     assert "上海浦东营业部" in text and "广州天河营业部" not in text and "报送</button>" in text
     done = client.post(reverse("dashboards:file_quarterly", args=["2026-Q3", branch_a.pk]), {"note": "无异常"},
-                       **htmx)
+                       headers=htmx)
     assert done.status_code == 200 and "已报送，待审核" in done.content.decode()
-    again = client.post(reverse("dashboards:file_quarterly", args=["2026-Q3", branch_a.pk]), **htmx)
+    again = client.post(reverse("dashboards:file_quarterly", args=["2026-Q3", branch_a.pk]), headers=htmx)
     assert again.status_code == 422 and "不能重复报送" in again.content.decode()
-    other = client.post(reverse("dashboards:file_quarterly", args=["2026-Q3", branch_b.pk]), **htmx)
+    other = client.post(reverse("dashboards:file_quarterly", args=["2026-Q3", branch_b.pk]), headers=htmx)
     assert other.status_code == 404
     filing = ReportFiling.objects.get(branch=branch_a)
-    refused = client.post(reverse("dashboards:approve_quarterly", args=[filing.pk]), **htmx)
+    refused = client.post(reverse("dashboards:approve_quarterly", args=[filing.pk]), headers=htmx)
     assert refused.status_code == 422 and "只有总部回访主管" in refused.content.decode()
 
     login(operator_b)
-    assert client.post(reverse("dashboards:approve_quarterly", args=[filing.pk]), **htmx).status_code == 404
+    assert client.post(reverse("dashboards:approve_quarterly", args=[filing.pk]), headers=htmx).status_code == 404
     assert "上海浦东营业部" not in client.get(reverse("dashboards:filings", args=["2026-Q3"])).content.decode()
 
     login(hq_supervisor)
     page = client.get(reverse("dashboards:filings", args=["2026-Q3"]))
     assert page.status_code == 200 and "<html" in page.content.decode() and "审核通过" in page.content.decode()
-    approved = client.post(reverse("dashboards:approve_quarterly", args=[filing.pk]), **htmx)
+    approved = client.post(reverse("dashboards:approve_quarterly", args=[filing.pk]), headers=htmx)
     assert approved.status_code == 200 and "已审核" in approved.content.decode()
     assert client.get(reverse("dashboards:filings", args=["2026-13"])).status_code == 404
