@@ -103,14 +103,19 @@ def _quarter(period_key: str) -> Period:
         raise Http404(str(error)) from None
 
 
-def _filing_panel(request: HtmxHttpRequest, period: Period, *, error: str = "", message: str = "",
-                  status: int = 200) -> HttpResponse:
-    user = request.user
+def filing_context(user: Any, period: Period) -> dict[str, Any]:
+    """The context of reports/quarterly_filing.html for `period`: every branch `user` sees with its filing and
+    the buttons `user` may press. The quarterly report's page includes the partial with this context (or loads
+    it from dashboards:filings)."""
     rows = [{"status": s, "may_file": filings.may_file(user, s.branch) and not s.filed,
              "may_approve": filings.may_approve(user) and s.filed and not s.approved}
             for s in filings.filing_statuses(user, period)]
-    context = {"period": period, "rows": rows, "error": error, "message": message,
-               "working_days": settings.HUIFANG_QUARTERLY_FILING_WORKING_DAYS}
+    return {"period": period, "rows": rows, "working_days": settings.HUIFANG_QUARTERLY_FILING_WORKING_DAYS}
+
+
+def _filing_panel(request: HtmxHttpRequest, period: Period, *, error: str = "", message: str = "",
+                  status: int = 200) -> HttpResponse:
+    context = {**filing_context(request.user, period), "error": error, "message": message}
     template = "reports/quarterly_filing.html" if request.htmx else "reports/quarterly_filing_page.html"
     return render(request, template, context, status=status)
 
