@@ -235,17 +235,20 @@ LIST_ROUTES: dict[str, str] = {
     "calls:corrections": "0031019990001",
 }
 
+#: the dashboards and filings: role-gated pages, scoped lists and POSTs this module's tables cannot express
+DASHBOARD_TESTS = "covered by reports/tests/test_dashboards.py and test_quarterly.py"
+
 # routes that hold no branch data, with the reason
 NOT_BRANCH_DATA: dict[str, str] = {
     "login": "the login form",
     "logout": "ends the own session",
     "set_language": "the own language choice",
-    "dashboards:index": "covered by reports/tests/test_dashboards.py and test_quarterly.py (role-gated, or scoped lists and POSTs)",
-    "dashboards:hq": "covered by reports/tests/test_dashboards.py and test_quarterly.py (role-gated, or scoped lists and POSTs)",
-    "dashboards:me": "covered by reports/tests/test_dashboards.py and test_quarterly.py (role-gated, or scoped lists and POSTs)",
-    "dashboards:filings": "covered by reports/tests/test_dashboards.py and test_quarterly.py (role-gated, or scoped lists and POSTs)",
-    "dashboards:file_quarterly": "covered by reports/tests/test_dashboards.py and test_quarterly.py (role-gated, or scoped lists and POSTs)",
-    "dashboards:approve_quarterly": "covered by reports/tests/test_dashboards.py and test_quarterly.py (role-gated, or scoped lists and POSTs)",
+    "dashboards:index": DASHBOARD_TESTS,
+    "dashboards:hq": DASHBOARD_TESTS,
+    "dashboards:me": DASHBOARD_TESTS,
+    "dashboards:filings": DASHBOARD_TESTS,
+    "dashboards:file_quarterly": DASHBOARD_TESTS,
+    "dashboards:approve_quarterly": DASHBOARD_TESTS,
     "audit:search": "HQ and auditors only (permission test in audit/tests)",
     "/api/v1/audit/entries": "HQ and auditors only (permission test in audit/tests)",
     "/api/v1/org/me": "the own user",
