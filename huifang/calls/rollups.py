@@ -28,8 +28,12 @@ CALL_KEYS = {"day": "day", "branch": "branch_id", "agent": "agent_id"}
 CALL_SUMS = ("calls", "answered", "talk_seconds", "handle_seconds")
 
 
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 def _upsert(model: Any, keys: dict[str, Any], sums: dict[str, int]) -> None:
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = _table(model)
     columns = [*keys, *sums]
     conflict = ", ".join(keys)
     updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in sums)
@@ -121,10 +125,6 @@ def _range_sql(column: str, start: dt.date | None, end: dt.date | None) -> tuple
             sql += f" AND {column} {operator} %s"
             params.append(connection.ops.adapt_datetimefield_value(bound))
     return sql, params
-
-
-def _table(model: Any) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _outcome_select(start: dt.date | None, end: dt.date | None) -> tuple[str, list[Any]]:
