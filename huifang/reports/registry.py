@@ -15,7 +15,8 @@ Builder = Callable[[Any, Period, int | None], Report]
 
 #: the modules that register reports (imported on first use)
 BUILDER_MODULES = ("huifang.reports.summaries", "huifang.reports.quarterly", "huifang.reports.satisfaction",
-                   "huifang.reports.kpis")
+                   "huifang.reports.kpis", "huifang.reports.new_customers", "huifang.reports.managers",
+                   "huifang.reports.contact_changes")
 
 
 @dataclass(frozen=True)
