@@ -72,3 +72,19 @@ ensure_debian_packages() {  # installs the named Debian packages that are missin
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+ECHARTS_VERSION=6.1.0
+ensure_echarts() {  # the report pages' charts: echarts.min.js from the npm registry, into huifang/static/vendor
+  local target="$ROOT/huifang/static/vendor/echarts" work
+  [ -f "$target/echarts.min.js" ] && grep -q "$ECHARTS_VERSION" "$target/VERSION" 2>/dev/null && return 0
+  command -v npm >/dev/null 2>&1 || ensure_debian_packages npm
+  say "下载 ECharts $ECHARTS_VERSION（报表图表）"
+  work="$(mktemp -d)"
+  # npm pack checks the tarball against the registry's integrity hash; the registry is the machine's npm config.
+  (cd "$work" && npm pack --silent "echarts@$ECHARTS_VERSION" >/dev/null && tar -xzf "echarts-$ECHARTS_VERSION.tgz" \
+    package/dist/echarts.min.js package/LICENSE)
+  mkdir -p "$target"
+  mv "$work/package/dist/echarts.min.js" "$work/package/LICENSE" "$target/"
+  echo "$ECHARTS_VERSION" > "$target/VERSION"
+  rm -rf "$work"
+}

@@ -1,10 +1,13 @@
-"""The report object (tables.Report) as an Excel workbook: a sheet of the headline figures with their formulas,
-then one sheet per table, Chinese headers, the total row set apart. The same object feeds the page, so the
-numbers in the file are the numbers on the screen."""
+"""The report object (tables.Report) as files: an Excel workbook (a sheet of the headline figures with their
+formulas, then one sheet per table, Chinese headers, the total row set apart) and a printable PDF (WeasyPrint,
+A4 landscape, Noto CJK: page numbers, date of print, signature lines for 回访人员 and 客服主管). The same object
+feeds the page, so the numbers in the files are the numbers on the screen."""
 
 import io
 import re
 
+from django.template.loader import render_to_string
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -13,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from huifang.reports.tables import Report
 
 _BAD_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
+_BAD_FILE_CHARACTERS = re.compile(r'[\\/:*?"<>|\s]+')
 
 
 def sheet_title(title: str, taken: set[str]) -> str:
@@ -75,3 +79,30 @@ def excel_bytes(report: Report) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def export_filename(report: Report, ext: str) -> str:
+    """`回访日报_2026-11-05_城东营业部.xlsx`: the title, the period key and the branch, without characters a file
+    system refuses."""
+    parts = [report.title.strip("《》"), report.period.key] + ([report.scope] if report.scope else [])
+    stem = _BAD_FILE_CHARACTERS.sub("_", "_".join(parts))
+    return f"{stem}.{ext}"
+
+
+def _css_string(text: str) -> str:
+    """`text` as a quoted CSS string for the page margins (inside <style>, where HTML escaping does not apply)."""
+    escaped = text.replace("\\", "\\5c ").replace('"', "\\22 ").replace("<", "\\3c ").replace("\n", " ")
+    return f'"{escaped}"'
+
+
+def pdf_bytes(report: Report, *, printed_by: str = "") -> bytes:
+    """The printable archive copy (打印存档): every figure and table of the report, the print date and who
+    printed it in the footer with 第X页/共Y页, and the signature lines at the end."""
+    from weasyprint import HTML  # heavy import: only when a PDF is made
+
+    printed_at = timezone.localtime()
+    footer = f"打印日期：{printed_at:%Y-%m-%d %H:%M}" + (f"　打印人：{printed_by}" if printed_by else "")
+    html = render_to_string("reports/print.html", {
+        "report": report, "header_left": _css_string(report.title), "footer_left": _css_string(footer),
+        "header_right": _css_string(" · ".join(part for part in (report.period.label, report.scope) if part))})
+    return bytes(HTML(string=html).write_pdf())
