@@ -203,6 +203,23 @@ HUIFANG_DAILY_SUCCESS_TARGET = env_int("HUIFANG_DAILY_SUCCESS_TARGET", 80)
 HUIFANG_COVERAGE_GOAL = float(env_str("HUIFANG_COVERAGE_GOAL", "0.10"))
 HUIFANG_QUARTERLY_FILING_WORKING_DAYS = env_int("HUIFANG_QUARTERLY_FILING_WORKING_DAYS", 5)
 
+# Outgoing mail (the scheduled reports, reports/delivery.py), as Django 6.1's MAILERS: SMTP when EMAIL_HOST is
+# set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_TIMEOUT seconds); without it the
+# demo writes each message to the console instead of failing.
+_email_host = env_str("EMAIL_HOST", "")
+MAILERS: dict[str, dict[str, object]] = {"default": {
+    "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "OPTIONS": {
+        "host": _email_host,
+        "port": env_int("EMAIL_PORT", 25),
+        "username": env_str("EMAIL_HOST_USER", ""),
+        "password": env_str("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "timeout": env_int("EMAIL_TIMEOUT", 30),
+    },
+} if _email_host else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "huifang@localhost")
+
 # Demo logins are printed by `huifang demo-data`; their shared password comes from here.
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "huifang-demo-2026")
 

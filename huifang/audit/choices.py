@@ -10,6 +10,7 @@ ACTION_LABELS = {
     "delete": _("Deleted"),
     "reveal": _("Revealed a masked value"),
     "export": _("Exported"),
+    "mail_report": _("Mailed a report"),
     "import": _("Imported"),
     "rotate_token": _("Replaced the token"),
     "deactivate": _("Deactivated"),
