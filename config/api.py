@@ -30,6 +30,7 @@ from huifang.org.api import router as org_router
 from huifang.org.auth import ApiClientBearer
 from huifang.org.choices import ApiScope
 from huifang.org.queries import NotFound
+from huifang.reports.api import router as reports_router
 from huifang.surveys.api import responses_router
 from huifang.surveys.api import router as questionnaires_router
 
@@ -97,6 +98,7 @@ events_auth = [ApiClientBearer(write_scope=ApiScope.EVENTS_WRITE), SessionAuth()
 callbacks_auth = [ApiClientBearer(read_scope=ApiScope.CALLBACKS_READ, write_scope=ApiScope.CALLBACKS_WRITE),
                   SessionAuth()]
 rules_auth = [ApiClientBearer(write_scope=ApiScope.RULES_RUN), SessionAuth()]
+reports_auth = [ApiClientBearer(read_scope=ApiScope.REPORTS_READ), SessionAuth()]
 projects_auth = [ApiClientBearer(read_scope=ApiScope.CALLBACKS_READ, write_scope=ApiScope.PROJECTS_WRITE),
                  SessionAuth()]
 
@@ -116,3 +118,4 @@ api.add_router("/agents", queue_router)
 api.add_router("/calls", calls_router)
 api.add_router("/rules", rules_router, auth=rules_auth)
 api.add_router("/projects", projects_router, auth=projects_auth)
+api.add_router("/reports", reports_router, auth=reports_auth)

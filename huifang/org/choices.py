@@ -27,3 +27,4 @@ class ApiScope(models.TextChoices):
     CALLBACKS_WRITE = "callbacks:write", _("Create callbacks")
     RULES_RUN = "rules:run", _("Run the callback rules")
     PROJECTS_WRITE = "projects:write", _("Create projects and assign their callbacks")
+    REPORTS_READ = "reports:read", _("Read reports")

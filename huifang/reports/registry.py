@@ -66,6 +66,19 @@ def report_spec(code: str) -> ReportSpec | None:
     return _REPORTS.get(code)
 
 
+#: who reads the reports: supervisors, their branches' operators and team leads, QA and the auditors (role codes
+#: of org.choices.Role); API clients read them with the reports:read scope
+REPORT_ROLES = ("hq_supervisor", "admin", "auditor", "branch_operator", "team_lead", "qa_inspector")
+
+
+def may_see_reports(user: Any) -> bool:
+    from huifang.org.scoping import is_api_client
+
+    if is_api_client(user):
+        return bool(user.has_scope("reports:read"))
+    return bool(user.is_superuser or user.has_role(*REPORT_ROLES))
+
+
 def build_report(code: str, *, user: Any, period: Period, branch_id: int | None = None) -> Report:
     """The report `code` for `period` as `user` may see it, limited to `branch_id` if given. Raises LookupError
     for an unknown code, PeriodError for a period kind the report is not made for, and org's NotFound for a

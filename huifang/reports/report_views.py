@@ -14,21 +14,12 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from huifang.lib.web import HtmxHttpRequest
-from huifang.org.choices import Role
 from huifang.org.queries import visible_branches
 from huifang.reports import exports, registry, services
 from huifang.reports.periods import KIND_LABELS, Period, PeriodError, parse_period, period_containing
 from huifang.reports.tables import Report
 
-#: who reads the reports: supervisors, their branches' operators and team leads, QA and the auditors
-REPORT_ROLES = (Role.HQ_SUPERVISOR, Role.ADMIN, Role.AUDITOR, Role.BRANCH_OPERATOR, Role.TEAM_LEAD,
-                Role.QA_INSPECTOR)
-
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def may_see_reports(user: Any) -> bool:
-    return bool(user.is_superuser or user.has_role(*REPORT_ROLES))
 
 
 class BadRequest(ValueError):
@@ -71,7 +62,7 @@ def _branch_id(request: HtmxHttpRequest) -> int | None:
 
 def _build(request: HtmxHttpRequest, code: str) -> tuple[registry.ReportSpec, Report, int | None]:
     """The report the query string asks for; NotFound (404) for a branch the user does not see."""
-    if not may_see_reports(request.user):
+    if not registry.may_see_reports(request.user):
         raise PermissionDenied
     spec = _spec(code)
     period = _period(spec, request)
@@ -82,7 +73,7 @@ def _build(request: HtmxHttpRequest, code: str) -> tuple[registry.ReportSpec, Re
 @login_required
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
-    if not may_see_reports(request.user):
+    if not registry.may_see_reports(request.user):
         raise PermissionDenied
     specs = [{"spec": spec, "kinds": [KIND_LABELS[kind] for kind in spec.kinds]} for spec in registry.all_reports()]
     return render(request, "reports/report_list.html", {"reports": specs})

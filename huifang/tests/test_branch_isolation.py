@@ -238,7 +238,8 @@ LIST_ROUTES: dict[str, str] = {
 #: the dashboards and filings: role-gated pages, scoped lists and POSTs this module's tables cannot express
 DASHBOARD_TESTS = "covered by reports/tests/test_dashboards.py and test_quarterly.py"
 #: the report pages and exports: a report code and a ?branch= parameter, not an object id
-REPORT_TESTS = "covered by reports/tests/test_report_pages.py (another branch 404, figures of the own branch only)"
+REPORT_TESTS = ("covered by reports/tests/test_report_pages.py and test_report_api.py (another branch 404, "
+                "figures of the own branch only)")
 
 # routes that hold no branch data, with the reason
 NOT_BRANCH_DATA: dict[str, str] = {
@@ -255,6 +256,8 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "reports:page": REPORT_TESTS,
     "reports:excel": REPORT_TESTS,
     "reports:pdf": REPORT_TESTS,
+    "/api/v1/reports": "the catalogue of reports: names and descriptions, no figures",
+    "/api/v1/reports/{code}": REPORT_TESTS,
     "audit:search": "HQ and auditors only (permission test in audit/tests)",
     "/api/v1/audit/entries": "HQ and auditors only (permission test in audit/tests)",
     "/api/v1/org/me": "the own user",
