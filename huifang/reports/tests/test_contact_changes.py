@@ -213,3 +213,16 @@ def test_the_excel_file_has_the_expected_sheets_and_chinese_headers(changes: Cha
     assert [cell.value for cell in book["按营业部"][4]] == ["营业部", "无效号码", "号码变更", "信息变更事件", "合计"]
     assert [cell.value for cell in book["按回访人员"][4]] == ["回访人员", "无效号码", "号码变更", "合计"]
     assert [cell.value for cell in book["按日期"][4]] == ["日期", "无效号码", "号码变更", "信息变更事件", "合计"]
+
+
+@pytest.mark.django_db
+def test_the_printable_copy_is_a_pdf_of_every_page(changes: Changes, hq_supervisor: User) -> None:
+    from pypdf import PdfReader
+
+    from huifang.reports.exports import pdf_bytes
+
+    report = build_report("contact_changes", user=hq_supervisor, period=MONTH)
+    reader = PdfReader(io.BytesIO(pdf_bytes(report, printed_by="总部主管")))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "号码变更统计" in text and "按回访人员" in text
+    assert not any(number in text for number in changes.numbers)

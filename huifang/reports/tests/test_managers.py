@@ -201,3 +201,15 @@ def test_the_excel_file_has_the_expected_sheets_and_chinese_headers(managed: Man
     assert [cell.value for cell in sheet[4]] == ["营业部", "客户经理", "名下客户数", "其中开户满3个月", "回访任务数",
                                                  "成功回访数", "目标", "完成率", "是否达标"]
     assert sheet.cell(row=5 + len(report.tables[0].rows), column=1).value == "合计"
+
+
+@pytest.mark.django_db
+def test_the_printable_copy_is_a_pdf_with_every_manager(managed: Managed, hq_supervisor: User) -> None:
+    from pypdf import PdfReader
+
+    from huifang.reports.exports import pdf_bytes
+
+    report = build_report("managers", user=hq_supervisor, period=MONTH)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_bytes(report))).pages)
+    assert "客户经理客户回访工作汇总表" in text
+    assert all(manager.name in text for manager in managed.managers)

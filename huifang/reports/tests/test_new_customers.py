@@ -211,3 +211,15 @@ def test_the_excel_file_has_the_expected_sheets_and_chinese_headers(new_month: N
     assert sheet.cell(row=5 + len(report.tables[0].rows), column=1).value == "合计"
     assert [cell.value for cell in book["结果分布"][4]] == ["回访结果", "任务数", "成功回访", "未成功", "未完成",
                                                         "占比"]
+
+
+@pytest.mark.django_db
+def test_the_printable_copy_is_a_pdf_with_the_title_and_the_deadline(new_month: NewMonth,
+                                                                     hq_supervisor: User) -> None:
+    from pypdf import PdfReader
+
+    from huifang.reports.exports import pdf_bytes
+
+    report = build_report("new_customers", user=hq_supervisor, period=MONTH)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_bytes(report))).pages)
+    assert "新客户回访信息汇总表" in text and "结果分布" in text and "2026-11-06" in text
