@@ -195,7 +195,14 @@ def _deliver(subscription: ReportSubscription, today: dt.date, by: Any = None) -
     except (LookupError, PeriodError, NotFound) as error:
         _record_error(subscription.pk, str(error))
         return Outcome(REFUSED, str(error), period.key)
-    message, attached = _message(subscription, report, recipients)
+    try:
+        message, attached = _message(subscription, report, recipients)
+    except Exception as error:  # a file that cannot be made (e.g. the PDF renderer): recorded, retried next run
+        logger.exception("report subscription %s: the files of %s could not be made", subscription.pk, period.key)
+        text = (f"{timezone.localtime():%Y-%m-%d %H:%M} 生成{period.label}的报表附件失败："
+                f"{type(error).__name__}: {error}")
+        _record_error(subscription.pk, text)
+        return Outcome(FAILED, text, period.key)
     try:
         message.send(fail_silently=False)
     except Exception as error:  # SMTP refusals, connection errors, timeouts: recorded, the next run retries

@@ -73,7 +73,7 @@ def test_roles_that_do_not_manage_subscriptions_get_403(
 @pytest.mark.django_db
 def test_another_branchs_subscription_or_one_of_every_branch_is_404_for_a_branch_operator(
         login: Callable[[User], Client], three: dict[str, ReportSubscription], operator_a: User,
-        branch_a: Branch) -> None:
+        hq_supervisor: User, branch_a: Branch) -> None:
     client = login(operator_a)
     for key in ("b", "all"):
         pk = three[key].pk
@@ -83,6 +83,10 @@ def test_another_branchs_subscription_or_one_of_every_branch_is_404_for_a_branch
         assert client.post(reverse("subscriptions:send", args=[pk]), headers=HTMX).status_code == 404
     assert ReportSubscription.objects.filter(is_enabled=True).count() == 3
     assert ReportSubscription.objects.get(pk=three["b"].pk).name == "天河日报"
+    assert not AuditEntry.objects.filter(actor=operator_a).exclude(action="login").exists()
+    # HQ opens every one of them
+    hq = login(hq_supervisor)
+    assert all(hq.get(reverse("subscriptions:edit", args=[s.pk])).status_code == 200 for s in three.values())
 
 
 @pytest.mark.django_db
