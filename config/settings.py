@@ -204,8 +204,8 @@ HUIFANG_COVERAGE_GOAL = float(env_str("HUIFANG_COVERAGE_GOAL", "0.10"))
 HUIFANG_QUARTERLY_FILING_WORKING_DAYS = env_int("HUIFANG_QUARTERLY_FILING_WORKING_DAYS", 5)
 
 # Outgoing mail (the scheduled reports, reports/delivery.py), as Django 6.1's MAILERS: SMTP when EMAIL_HOST is
-# set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_TIMEOUT seconds); without it the
-# demo writes each message to the console instead of failing.
+# set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, or EMAIL_USE_SSL for port 465,
+# EMAIL_TIMEOUT seconds); without it the demo writes each message to the console instead of failing.
 _email_host = env_str("EMAIL_HOST", "")
 MAILERS: dict[str, dict[str, object]] = {"default": {
     "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -215,6 +215,7 @@ MAILERS: dict[str, dict[str, object]] = {"default": {
         "username": env_str("EMAIL_HOST_USER", ""),
         "password": env_str("EMAIL_HOST_PASSWORD", ""),
         "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
         "timeout": env_int("EMAIL_TIMEOUT", 30),
     },
 } if _email_host else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
