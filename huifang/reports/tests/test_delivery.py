@@ -341,3 +341,22 @@ def test_the_job_is_scheduled_at_seven_every_day_and_delivers_what_is_due(
     assert answer == {"today": "2026-11-02", "sent": [subscription.pk], "already_sent": [], "refused": {},
                       "failed": {}}
     assert [m["subject"] for m in smtp.inbox.messages()] == ["【回访】回访周报 2026年第44周（10月26日—11月1日）"]
+
+
+@pytest.mark.django_db
+def test_changing_the_report_s_branch_mails_the_last_period_again_and_changing_recipients_does_not(
+        smtp: SmtpServer, outcomes: list[CallCallback], hq_supervisor: User, branch_a: Branch,
+        branch_b: Branch) -> None:
+    subscription = _subscribe(hq_supervisor, "daily", branch=branch_a, attach_pdf=False)
+    delivery.deliver_due(TODAY)
+    data = {"name": "日报", "report_code": "daily", "frequency": "daily", "branch": branch_a,
+            "recipients": "other@example.com", "attach_excel": True, "attach_pdf": False, "is_enabled": True}
+
+    delivery.update_subscription(subscription=subscription, data=data, by=hq_supervisor)
+    assert delivery.deliver_due(TODAY).already_sent == [subscription.pk]
+    delivery.update_subscription(subscription=subscription, data={**data, "branch": branch_b}, by=hq_supervisor)
+    assert delivery.deliver_due(TODAY).sent == [subscription.pk]
+
+    assert [m["subject"] for m in smtp.inbox.messages()] == [
+        "【回访】回访日报 2026年11月1日（上海浦东营业部）", "【回访】回访日报 2026年11月1日（广州天河营业部）"]
+    assert [rcpt for rcpt, _ in smtp.inbox.received] == [["boss@example.com"], ["other@example.com"]]
