@@ -58,6 +58,7 @@ def world(hq: Branch, branch_a: Branch, branch_b: Branch, hq_supervisor: User, m
     _questionnaire_of(branch_a, hq_supervisor)
     _callback_of(customer_a)
     _project_of(branch_a, person_a)
+    _subscription_of(branch_a, hq_supervisor)
     _correction_of(customer_a, phone_a)
     return World(branch_a, branch_b, hq_supervisor, user_b, person_a, team_a, department_a, customer_a, phone_a)
 
@@ -126,6 +127,22 @@ def _project_of(branch: Branch, user: User) -> None:
     today = timezone.localdate()
     create_project(name=PROJECT_A, callback_type=CallbackType.objects.get(code="satisfaction"), period_start=today,
                    period_end=today + timedelta(days=30), branch=branch, owner=user)
+
+
+SUBSCRIPTION_A = "浦东日报订阅"
+
+
+def _subscription_of(branch: Branch, by: User) -> None:
+    from huifang.reports.models import ReportSubscription
+
+    ReportSubscription.objects.create(name=SUBSCRIPTION_A, report_code="daily", frequency="daily", branch=branch,
+                                      recipients="boss@example.com", created_by=by)
+
+
+def _subscription_a(world: World) -> dict[str, Any]:
+    from huifang.reports.models import ReportSubscription
+
+    return {"subscription_id": ReportSubscription.objects.get(name=SUBSCRIPTION_A).pk}
 
 
 def _project_a(world: World) -> dict[str, Any]:
@@ -203,6 +220,7 @@ OBJECT_ROUTES: dict[str, Callable[[World], dict[str, Any]]] = {
     "calls:recording_download": _call_a,
     "/api/v1/calls/{serial}": _call_a,
     "calls:attachment": _attachment_a,
+    "subscriptions:edit": _subscription_a,
 }
 
 # routes that act on an object of branch A with POST: same rule, and nothing happens for the outsider
@@ -233,6 +251,7 @@ LIST_ROUTES: dict[str, str] = {
     "projects:list": PROJECT_A,
     "/api/v1/projects": PROJECT_A,
     "calls:corrections": "0031019990001",
+    "subscriptions:list": SUBSCRIPTION_A,
 }
 
 #: the dashboards and filings: role-gated pages, scoped lists and POSTs this module's tables cannot express
@@ -256,6 +275,9 @@ NOT_BRANCH_DATA: dict[str, str] = {
     "reports:page": REPORT_TESTS,
     "reports:excel": REPORT_TESTS,
     "reports:pdf": REPORT_TESTS,
+    "subscriptions:create": "makes a subscription of a branch the user sees (reports/tests/test_subscription_pages.py)",
+    "subscriptions:disable": "POST on a subscription: another branch 404 in reports/tests/test_subscription_pages.py",
+    "subscriptions:send": "POST on a subscription: another branch 404 in reports/tests/test_subscription_pages.py",
     "/api/v1/reports": "the catalogue of reports: names and descriptions, no figures",
     "/api/v1/reports/{code}": REPORT_TESTS,
     "audit:search": "HQ and auditors only (permission test in audit/tests)",
