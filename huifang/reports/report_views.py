@@ -75,8 +75,11 @@ def _build(request: HtmxHttpRequest, code: str) -> tuple[registry.ReportSpec, Re
 def index(request: HtmxHttpRequest) -> HttpResponse:
     if not registry.may_see_reports(request.user):
         raise PermissionDenied
+    from huifang.reports.delivery import may_manage
+
     specs = [{"spec": spec, "kinds": [KIND_LABELS[kind] for kind in spec.kinds]} for spec in registry.all_reports()]
-    return render(request, "reports/report_list.html", {"reports": specs})
+    return render(request, "reports/report_list.html", {"reports": specs,
+                                                        "may_subscribe": may_manage(request.user)})
 
 
 def _page_context(request: HtmxHttpRequest, spec: registry.ReportSpec, report: Report,

@@ -64,6 +64,17 @@ def test_the_catalogue_lists_every_report(login: Login, hq_supervisor: User) -> 
 
 
 @pytest.mark.django_db
+def test_the_catalogue_links_the_subscriptions_for_those_who_manage_them(login: Login, hq_supervisor: User,
+                                                                        make_user: Callable[..., User],
+                                                                        branch_a: Branch) -> None:
+    from huifang.org.choices import Role
+
+    assert "/reports/subscriptions/" in login(hq_supervisor).get("/reports/").content.decode()
+    inspector = make_user(branch_a, Role.QA_INSPECTOR, username="qa_a")
+    assert "/reports/subscriptions/" not in login(inspector).get("/reports/").content.decode()
+
+
+@pytest.mark.django_db
 def test_the_page_shows_the_figures_of_the_period(october: None, login: Login, hq_supervisor: User) -> None:
     html = login(hq_supervisor).get("/reports/daily/?period=2026-10").content.decode()
     assert "2026年10月" in html
