@@ -11,6 +11,8 @@ ACTION_LABELS = {
     "reveal": _("Revealed a masked value"),
     "export": _("Exported"),
     "mail_report": _("Mailed a report"),
+    "file_report": _("Filed a report"),
+    "approve_report": _("Approved a report"),
     "import": _("Imported"),
     "rotate_token": _("Replaced the token"),
     "deactivate": _("Deactivated"),
