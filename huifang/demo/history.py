@@ -8,14 +8,16 @@ Each working day every agent works the retries and appointments due that day, th
 预约下次, …). The outcome's policy decides what follows: 成功回访 closes the callback done, 拒绝 / 机主非本人 / 空号 /
 停机 close it failed, the retry outcomes book the next working day until the code's maximum attempts, then it
 fails; 预约下次 books the next working day for anyone. What would fall on today or later stays open (a retry
-已分配 to its agent, an appointment 待分配), from the next working day after today. Closed callbacks carry no
-questionnaire (the demo does not invent answers); open ones the type's published questionnaire, as a rule run
-gives them.
+已分配 to its agent, an appointment 待分配), from the next working day after today. Every callback carries the
+type's published questionnaire, as a rule run gives it; each successful one has its questionnaire answered and
+finished during the successful call, linked as the workbench links it (demo.answers: plausible answers, mostly
+satisfied, through the questionnaire's own logic), so the satisfaction analysis and 问卷完成率 have figures.
 
 Rows are written set-based (demo.bulk.RowWriter: executemany / COPY) in one transaction with explicit ids, the
-call serials' day counters moved past them, then the roll-ups rebuilt from the raw rows (calls.rollups.rebuild).
-Deterministic: the same seed, demo data and `today` give the same rows. Run after today's rule run: the history
-adds no callback whose customer × type × period exists, so today's work is what the rules give."""
+call serials' day counters moved past them, the answers added, then the roll-ups rebuilt from the raw rows
+(calls.rollups.rebuild). Deterministic: the same seed, demo data and `today` give the same rows. Run after today's
+rule run: the history adds no callback whose customer × type × period exists, so today's work is what the rules
+give."""
 
 import datetime as dt
 import random
@@ -48,12 +50,14 @@ from huifang.calls.models import (
 )
 from huifang.campaigns.models import CallbackType, Rule
 from huifang.customers.models import ContactPoint, Customer
+from huifang.demo.answers import build_answers
 from huifang.demo.bulk import RowWriter
 from huifang.demo.org import DEMO_BRANCH_CODES
 from huifang.lib.masking import mask_phone
 from huifang.lib.workdays import CalendarNotCovered, WorkCalendar
 from huifang.org.choices import Role
 from huifang.org.models import Branch, User
+from huifang.surveys.models import Answer, Response
 
 #: calendar days of history before today
 DAYS = 45
@@ -98,6 +102,8 @@ class HistorySummary:
     successes: int = 0
     callbacks: int = 0
     still_open: int = 0
+    #: questionnaire responses of the successful callbacks (demo.answers)
+    responses: int = 0
     seconds: float = 0.0
 
 
@@ -329,7 +335,8 @@ class _Simulation:
 def build_history(*, seed: int, today: dt.date | None = None) -> HistorySummary:
     """The demo's past calls and outcomes up to yesterday (see the module's docstring), then the roll-ups rebuilt.
     Precondition: the demo organisation and customers exist (build_demo). Side effects: callbacks with their
-    history, calls, their outcomes, the serial counters of those days, the roll-ups; one transaction."""
+    history, calls, their outcomes, the successful ones' questionnaire responses (demo.answers), the serial
+    counters of those days, the roll-ups; one transaction."""
     started = time.monotonic()
     today = today or timezone.localdate()
     summary = HistorySummary()
@@ -340,11 +347,10 @@ def build_history(*, seed: int, today: dt.date | None = None) -> HistorySummary:
         ts = writer.ts
         callback_rows, history_rows = [], []
         for c in simulation.callbacks:
-            closed = c.state in (State.DONE, State.FAILED)
             updated = max(entry[0] for entry in c.history)
             callback_rows.append((
                 c.id, c.customer[0], c.type.pk, c.key, str(Origin.RULE), simulation.rules.get(c.type.pk),
-                c.customer[1], None if closed else simulation.versions.get(c.type.pk), str(c.state),
+                c.customer[1], simulation.versions.get(c.type.pk), str(c.state),
                 c.type.priority, c.due.isoformat(), ts(c.next_at), c.expires.isoformat(),
                 None if c.state == State.NEW else c.agent_id, c.attempts, ts(c.next_at) if c.appointment else None,
                 None, c.result, "",
@@ -366,6 +372,7 @@ def build_history(*, seed: int, today: dt.date | None = None) -> HistorySummary:
         for day, last in simulation.serials.items():
             counter, _ = SerialCounter.objects.get_or_create(day=day, defaults={"last": 0})
             SerialCounter.objects.filter(pk=counter.pk).update(last=max(counter.last, last))
+        answered = build_answers(seed=seed, callbacks=[c.id for c in simulation.callbacks if c.state == State.DONE])
         if simulation.days:
             rollups.rebuild(simulation.days[0], simulation.days[-1])
     success = simulation.outcomes.get("success")
@@ -375,14 +382,16 @@ def build_history(*, seed: int, today: dt.date | None = None) -> HistorySummary:
     summary.successes = sum(1 for row in links if success is not None and row[2] == success.pk)
     summary.callbacks = len(callback_rows)
     summary.still_open = sum(1 for c in simulation.callbacks if c.state not in (State.DONE, State.FAILED))
+    summary.responses = answered.responses
     summary.seconds = time.monotonic() - started
     return summary
 
 
 def remove_history() -> None:
     """Delete the calls of the demo branches and what hangs on them (outcomes, recordings, attachments, contact
-    corrections) and their roll-ups, so that reset_demo can delete the callbacks, customers and users. Recording
-    and attachment files stay in storage."""
+    corrections) and their roll-ups, and the questionnaire responses of their customers (with their answers), so
+    that reset_demo can delete the callbacks, customers and users. Recording and attachment files stay in
+    storage."""
     branches = list(Branch.objects.filter(code__in=DEMO_BRANCH_CODES).values_list("pk", flat=True))
     with transaction.atomic():
         OutcomeStat.objects.filter(branch_id__in=branches).delete()
@@ -392,3 +401,6 @@ def remove_history() -> None:
         ContactCorrection.objects.filter(branch_id__in=branches).delete()
         CallCallback.objects.filter(call__branch_id__in=branches).delete()
         Call.objects.filter(branch_id__in=branches).delete()
+        Callback.objects.filter(branch_id__in=branches, response__isnull=False).update(response=None)
+        Answer.objects.filter(response__customer__branch_id__in=branches).delete()
+        Response.objects.filter(customer__branch_id__in=branches).delete()
