@@ -393,14 +393,27 @@ def remove_history() -> None:
     that reset_demo can delete the callbacks, customers and users. Recording and attachment files stay in
     storage."""
     branches = list(Branch.objects.filter(code__in=DEMO_BRANCH_CODES).values_list("pk", flat=True))
+    # The big tables' rows are deleted by chunks of ids, not by a subquery or a join: for `id IN (SELECT … JOIN …)`
+    # PostgreSQL, its statistics stale right after a load (or inside one long transaction), may pick a nested
+    # loop over both tables (minutes for the demo's calls).
     with transaction.atomic():
+        calls = list(Call.objects.filter(branch_id__in=branches).order_by("pk").values_list("pk", flat=True))
+        responses = list(Response.objects.filter(customer__branch_id__in=branches).order_by("pk")
+                         .values_list("pk", flat=True))
         OutcomeStat.objects.filter(branch_id__in=branches).delete()
         CallStat.objects.filter(branch_id__in=branches).delete()
-        CallRecording.objects.filter(call__branch_id__in=branches).delete()
+        for chunk in _chunks(calls):
+            CallRecording.objects.filter(call_id__in=chunk).delete()
         Attachment.objects.filter(callback__branch_id__in=branches).delete()
         ContactCorrection.objects.filter(branch_id__in=branches).delete()
-        CallCallback.objects.filter(call__branch_id__in=branches).delete()
+        for chunk in _chunks(calls):
+            CallCallback.objects.filter(call_id__in=chunk).delete()
         Call.objects.filter(branch_id__in=branches).delete()
         Callback.objects.filter(branch_id__in=branches, response__isnull=False).update(response=None)
-        Answer.objects.filter(response__customer__branch_id__in=branches).delete()
-        Response.objects.filter(customer__branch_id__in=branches).delete()
+        for chunk in _chunks(responses):
+            Answer.objects.filter(response_id__in=chunk).delete()
+            Response.objects.filter(pk__in=chunk).delete()
+
+
+def _chunks(ids: list[int], size: int = 2000) -> list[list[int]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]

@@ -82,6 +82,17 @@ def test_the_questionnaire_completion_rate_of_the_last_month_is_above_zero(time_
     complete, reached, value = KPI_BY_CODE["questionnaire_completion"].compute(_supervisor(), LAST_MONTH, None)
     assert value is not None and 0 < value < 1  # refused and not-the-owner callbacks were reached, not answered
     assert complete > 500
+    # counted one raw row at a time: due in the month, with a questionnaire, reached at least once
+    reached_rows = [callback for callback in Callback.objects.select_related("response").prefetch_related(
+        "served_by_calls__outcome") if LAST_MONTH.start <= callback.due_date <= LAST_MONTH.end
+        and callback.state != "cancelled" and callback.questionnaire_version_id is not None
+        and any(link.outcome is not None and link.outcome.connected for link in callback.served_by_calls.all())]
+    assert reached == len(reached_rows)
+    # complete as the callbacks app decides it for one callback: its own response, else another complete one
+    # of the customer to the same version started after the callback was created
+    assert complete == sum(1 for callback in reached_rows if questionnaire_complete(callback))
+    assert complete >= sum(1 for callback in reached_rows
+                           if callback.response is not None and callback.response.status == "complete")
     figures = {figure.label: figure.value for figure in
                build_report("kpis", user=_supervisor(), period=LAST_MONTH, branch_id=None).figures}
     assert figures["问卷完成率"] == f"{complete / reached:.1%}"
