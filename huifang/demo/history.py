@@ -7,11 +7,13 @@ Each working day every agent works the retries and appointments due that day, th
 17:30: one call per attempt, an outcome per call drawn with fixed odds (成功回访 ~55 %, 无人接听, 占线, 关机, 拒绝,
 预约下次, …). The outcome's policy decides what follows: 成功回访 closes the callback done, 拒绝 / 机主非本人 / 空号 /
 停机 close it failed, the retry outcomes book the next working day until the code's maximum attempts, then it
-fails; 预约下次 books the next working day for anyone. What would fall on today or later stays open (a retry
-已分配 to its agent, an appointment 待分配), from the next working day after today. Every callback carries the
-type's published questionnaire, as a rule run gives it; each successful one has its questionnaire answered and
-finished during the successful call, linked as the workbench links it (demo.answers: plausible answers, mostly
-satisfied, through the questionnaire's own logic), so the satisfaction analysis and 问卷完成率 have figures.
+fails; 预约下次 books the next working day for anyone. 空号 / 停机 mark the phone invalid and put it on the branch's
+contact-correction list (号码纠错), as registering it through calls.services does. What would fall on today or
+later stays open (a retry 已分配 to its agent, an appointment 待分配), from the next working day after today.
+Every callback carries the type's published questionnaire, as a rule run gives it; each successful one
+has its questionnaire answered and finished during the successful call, linked as the workbench links it
+(demo.answers: plausible answers, mostly satisfied, through the questionnaire's own logic), so the
+satisfaction analysis and 问卷完成率 have figures.
 
 Rows are written set-based (demo.bulk.RowWriter: executemany / COPY) in one transaction with explicit ids, the
 call serials' day counters moved past them, the answers added, then the roll-ups rebuilt from the raw rows
@@ -36,7 +38,7 @@ from huifang.callbacks.choices import Origin, State
 from huifang.callbacks.models import Callback, CallbackHistory
 from huifang.callbacks.services import callback_dates, questionnaire_version_for
 from huifang.calls import rollups
-from huifang.calls.choices import CallState, Policy
+from huifang.calls.choices import CallState, CorrectionKind, Policy
 from huifang.calls.models import (
     Attachment,
     Call,
@@ -49,6 +51,7 @@ from huifang.calls.models import (
     SerialCounter,
 )
 from huifang.campaigns.models import CallbackType, Rule
+from huifang.customers.choices import ContactValidity
 from huifang.customers.models import ContactPoint, Customer
 from huifang.demo.answers import build_answers
 from huifang.demo.bulk import RowWriter
@@ -104,6 +107,8 @@ class HistorySummary:
     still_open: int = 0
     #: questionnaire responses of the successful callbacks (demo.answers)
     responses: int = 0
+    #: numbers found invalid (空号) and put on the contact-correction list
+    corrections: int = 0
     seconds: float = 0.0
 
 
@@ -372,6 +377,7 @@ def build_history(*, seed: int, today: dt.date | None = None) -> HistorySummary:
         for day, last in simulation.serials.items():
             counter, _ = SerialCounter.objects.get_or_create(day=day, defaults={"last": 0})
             SerialCounter.objects.filter(pk=counter.pk).update(last=max(counter.last, last))
+        summary.corrections = _contact_corrections(simulation, links)
         answered = build_answers(seed=seed, callbacks=[c.id for c in simulation.callbacks if c.state == State.DONE])
         if simulation.days:
             rollups.rebuild(simulation.days[0], simulation.days[-1])
@@ -385,6 +391,30 @@ def build_history(*, seed: int, today: dt.date | None = None) -> HistorySummary:
     summary.responses = answered.responses
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _contact_corrections(simulation: "_Simulation", links: list[tuple[Any, ...]]) -> int:
+    """What registering 空号 or 停机 (policy: mark the number invalid) does in calls.services: the call's phone
+    marked invalid and put on the branch's contact-correction list, once while open, found when the outcome was
+    registered."""
+    invalid = {outcome.pk: outcome.code for outcome in simulation.outcomes.values()
+               if outcome.policy == Policy.MARK_INVALID_THEN_NEXT_PHONE}
+    calls = {row[0]: row for row in simulation.calls}
+    found: dict[int, ContactCorrection] = {}
+    for call_id, _, outcome_id, registered, *_rest in sorted(links, key=lambda link: link[3]):
+        if outcome_id not in invalid:
+            continue
+        _, _, _, customer_id, phone_id, masked, branch_id, *_call = calls[call_id]
+        if phone_id is None or phone_id in found:
+            continue
+        found[phone_id] = ContactCorrection(branch_id=branch_id, customer_id=customer_id, phone_id=phone_id,
+                                            phone_masked=masked, kind=CorrectionKind.INVALID,
+                                            outcome=invalid[outcome_id], found_by_call_id=call_id,
+                                            found_at=registered)
+    ContactCorrection.objects.bulk_create(found.values(), batch_size=500)
+    ContactPoint.objects.filter(pk__in=list(found)).update(validity=ContactValidity.INVALID,
+                                                          updated_at=timezone.now())
+    return len(found)
 
 
 def remove_history() -> None:

@@ -136,3 +136,25 @@ def test_no_history_when_asked(time_machine: Any) -> None:
     text = _demo(time_machine, no_history=True)
     assert "历史数据" not in text
     assert not Call.objects.exists() and not OutcomeStat.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_number_found_empty_or_suspended_is_marked_invalid_and_on_the_correction_list_once(
+        time_machine: Any) -> None:
+    from huifang.calls.models import ContactCorrection
+    from huifang.customers.models import ContactPoint
+
+    _demo(time_machine)
+    # 空号 and 停机: the outcomes whose policy marks the number invalid
+    empty = CallCallback.objects.filter(outcome__policy="mark_invalid_then_next_phone").select_related("call")
+    phones = {link.call.phone_id for link in empty}
+    assert phones, "the history has no 空号"
+    corrections = list(ContactCorrection.objects.filter(kind="invalid"))
+    assert sorted(c.phone_id for c in corrections) == sorted(phones)  # one each, while open
+    first: dict[Any, CallCallback] = {}
+    for link in sorted(empty, key=lambda link: link.registered_at):
+        first.setdefault(link.call.phone_id, link)
+    for correction in corrections:
+        assert correction.found_by_call_id == first[correction.phone_id].call_id
+        assert correction.found_at == first[correction.phone_id].registered_at
+    assert set(ContactPoint.objects.filter(pk__in=phones).values_list("validity", flat=True)) == {"invalid"}

@@ -218,4 +218,43 @@ def test_the_contact_change_statistics_equal_the_raw_corrections_and_events(supe
         if _in(MONTH, event.occurred_at):
             counted[event.customer.branch.name][2] += 1
     assert _nonzero(_rows(_table(report, "按营业部"), 3)) == dict(counted)
-    assert sum(figures[2] for figures in counted.values()) > 0
+    assert sum(figures[0] for figures in counted.values()) > 0 and sum(figures[2] for figures in counted.values()) > 0
+
+
+def test_the_satisfaction_analysis_equals_the_raw_answers(supervisor: User) -> None:
+    """Per branch and per customer tier: responses started in the month with an answered satisfaction question
+    (a rating question whose text says 满意), their mean score on 0–100, and those at or above the scale's
+    second-highest point."""
+    from huifang.surveys import rules
+    from huifang.surveys.models import Answer, QuestionnaireVersion
+
+    scales: dict[tuple[int, str], tuple[int, int]] = {}
+    for version in QuestionnaireVersion.objects.all():
+        for question in rules.parse_definition(version.definition).questions:
+            if question.kind == "rating" and "满意" in question.text:
+                scales[(version.pk, question.code)] = (question.scale_min, question.scale_max)
+    per_response: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    where: dict[int, tuple[str, str]] = {}
+    for answer in Answer.objects.select_related("response__customer__branch"):
+        response = answer.response
+        scale = scales.get((response.version_id, answer.question_code))
+        if scale is None or not _in(MONTH, response.started_at) or not isinstance(answer.value, int | float):
+            continue
+        low, high = scale
+        per_response[response.pk].append(((answer.value - low) / (high - low) * 100,
+                                          (high - 1 - low) / (high - low) * 100))
+        where[response.pk] = (response.customer.branch.name, response.customer.tier)
+    assert len(per_response) > 100
+    report = build_report("satisfaction", user=supervisor, period=MONTH)
+    for title, part in (("按营业部", 0), ("按客户等级", 1)):
+        groups: dict[str, list[list[tuple[float, float]]]] = defaultdict(list)
+        for pk, pairs in per_response.items():
+            groups[where[pk][part]].append(pairs)
+        tiers = {"diamond": "钻石", "gold": "黄金", "silver": "白银", "regular": "普通"}
+        expected = {}
+        for name, responses in groups.items():
+            means = [sum(score for score, _ in pairs) / len(pairs) for pairs in responses]
+            bars = [sum(bar for _, bar in pairs) / len(pairs) for pairs in responses]
+            satisfied = sum(mean >= bar - 1e-9 for mean, bar in zip(means, bars, strict=True))
+            expected[tiers.get(name, name)] = [len(responses), f"{sum(means) / len(means):.1f}", satisfied]
+        assert _rows(_table(report, title), 3) == expected, title

@@ -18,6 +18,7 @@ from huifang.demo.build import (
     has_organisation,
     reset_demo,
 )
+from huifang.demo.bulk import refresh_statistics
 from huifang.demo.history import DAYS, build_history, remove_history
 from huifang.demo.hours import open_demo_calling_hours
 from huifang.demo.org import DemoLogin
@@ -103,6 +104,7 @@ class Command(BaseCommand):
             try:
                 if reset and has_organisation():
                     self.stdout.write("删除已有的演示数据……")
+                    refresh_statistics()
                     remove_history()
                     reset_demo()
                 summary = build_demo(
@@ -111,6 +113,7 @@ class Command(BaseCommand):
                 )
             except DemoDataError as error:
                 raise CommandError(str(error)) from error
+            refresh_statistics()
             # The demo's callbacks: what the trigger rules find as of today, as the 15:30 schedule would.
             rules = run_rules(as_of=timezone.localdate(), trigger=RunTrigger.MANUAL)
             self.stdout.write(f"回访规则（截至今天）生成 {rules.total:,} 条回访任务。")
@@ -126,9 +129,12 @@ class Command(BaseCommand):
                                   "“获得外呼对象”先给出这位客户：一次通话完成他的全部回访。")
             if not no_history:
                 past = build_history(seed=seed)
+                refresh_statistics()
                 self.stdout.write(f"历史数据：近 {DAYS} 天的 {past.days} 个工作日，{past.calls:,} 通电话，"
                                   f"{past.outcomes:,} 条回访登记（成功回访 {past.successes:,}），"
                                   f"{past.callbacks:,} 条回访任务（{past.still_open:,} 条仍在进行），"
+                                  f"{past.responses:,} 份问卷答卷，"
+                                  f"{past.corrections:,} 个空号/停机号码列入号码纠错清单，"
                                   f"汇总表已重建，用时 {past.seconds:.1f} 秒。")
             self.stdout.write(self.style.SUCCESS(
                 f"演示数据已生成：{summary.branches} 个机构，{summary.users} 个用户，{summary.customers:,} 位客户，"
