@@ -14,6 +14,7 @@ from huifang.campaigns.models import CallbackType
 from huifang.conftest import PASSWORD
 from huifang.customers.models import Customer
 from huifang.org.models import Branch, User
+from huifang.tests.browser import log_in
 
 pytestmark = pytest.mark.browser
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -39,11 +40,7 @@ def test_the_monthly_report_draws_its_chart_and_steps_back_a_month(
     for n in range(7, 10):  # September: 3
         _outcome(branch_a, agent_a, n, dt.datetime(2026, 9, 8, 10, tzinfo=SHANGHAI), "success")
     rollups.rebuild()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "hq_supervisor")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, "hq_supervisor", PASSWORD)
     page.click("nav.mainnav >> text=报表")
     page.wait_for_url(f"{live_server.url}/reports/")
     page.click("#report-list >> text=回访日报")

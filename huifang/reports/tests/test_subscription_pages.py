@@ -17,6 +17,7 @@ from huifang.org.models import Branch, User
 from huifang.reports import delivery
 from huifang.reports.models import ReportSubscription
 from huifang.reports.tests.test_delivery import SmtpServer, smtp  # noqa: F401  (the fixture)
+from huifang.tests.browser import log_in
 
 HTMX = {"HX-Request": "true"}
 
@@ -224,11 +225,7 @@ def test_a_branch_operator_subscribes_in_a_browser_and_sends_the_report_now(
         shipped_data: None, live_server: Any, browser_page: Page, smtp: SmtpServer,  # noqa: F811
         operator_a: User, branch_a: Branch) -> None:
     page = browser_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", operator_a.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, operator_a.username, PASSWORD)
     page.goto(f"{live_server.url}/reports/subscriptions/")
     assert page.inner_text("h1") == "报表订阅"
 
