@@ -79,9 +79,10 @@ class Callback(models.Model):
         on_delete=models.PROTECT, related_name="callbacks", db_index=False,
     )
     #: the questionnaire response this callback's calls are filling in (callbacks.responses); null: none yet
-    # No index of its own: responses are never deleted in bulk, and the workbench reads it from the callback.
+    # Indexed: the satisfaction analysis finds the callbacks of a period's responses, and deleting responses (the
+    # demo's reset) checks each one's callbacks (PostgreSQL's deferred foreign-key check, at commit).
     response = models.ForeignKey("surveys.Response", verbose_name=_("questionnaire response"), null=True,
-                                 blank=True, on_delete=models.SET_NULL, related_name="callbacks", db_index=False)
+                                 blank=True, on_delete=models.SET_NULL, related_name="callbacks")
     state = models.CharField(_("state"), max_length=20, choices=State.choices, db_default=State.NEW)
     priority = models.PositiveSmallIntegerField(_("priority"), db_default=50)
     due_date = models.DateField(_("due date"))

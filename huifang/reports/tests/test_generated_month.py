@@ -4,13 +4,16 @@ in Python — not with the builders' queries or the roll-ups."""
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from io import StringIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 
 from huifang.calendars.queries import is_working_day
 from huifang.callbacks.models import Callback
@@ -27,12 +30,20 @@ NOW = dt.datetime(2026, 12, 2, 19, 0, tzinfo=SHANGHAI)
 MONTH = parse_period("2026-11")
 
 
+@pytest.fixture(scope="module")
+def generated(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """The demo built once for the module on 2 December 2026 (time stands still there until the module ends),
+    in a transaction rolled back afterwards; each test runs in a savepoint inside it."""
+    with django_db_blocker.unblock(), time_machine.travel(NOW, tick=False), transaction.atomic():
+        with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+            call_command("demo_data", customers=400, seed=7, stdout=StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def supervisor(time_machine: Any, settings: Any, db: Any) -> User:
-    """The demo built on 2 December 2026 (time stands still there for the test); its HQ supervisor."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    time_machine.move_to(NOW, tick=False)
-    call_command("demo_data", customers=400, seed=7, stdout=StringIO())
+def supervisor(generated: None, db: Any) -> User:
+    """The demo's HQ supervisor."""
     return User.objects.get(username="supervisor")
 
 
