@@ -9,12 +9,11 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Router, Schema
 
 from huifang.org.auth import ApiError
 from huifang.reports import registry, services
-from huifang.reports.periods import KINDS, PeriodError, parse_period, period_containing
+from huifang.reports.periods import PeriodError
 
 router = Router(tags=["reports"])
 
@@ -82,12 +81,7 @@ def get_report(request: HttpRequest, code: str, period: str = "", kind: str = ""
     if spec is None:
         raise ApiError(404, "not_found", f"没有报表“{code}”")
     try:
-        if period:
-            chosen = parse_period(period)
-        else:
-            if kind and kind not in KINDS:
-                raise PeriodError(f"未知的报表周期类型“{kind}”（可选：{'、'.join(KINDS)}）")
-            chosen = period_containing(kind or spec.kinds[0], timezone.localdate())
+        chosen = registry.choose_period(spec, key=period, kind=kind)
         report = registry.build_report(code, user=request.user, period=chosen, branch_id=branch)
     except PeriodError as error:
         raise ApiError(422, "invalid_period", f"period：{error}") from None

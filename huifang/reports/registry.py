@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from huifang.reports.periods import KINDS, Period, PeriodError
+from huifang.reports.periods import KIND_LABELS, KINDS, Period, PeriodError, parse_period, period_containing
 from huifang.reports.tables import Report
 
 Builder = Callable[[Any, Period, int | None], Report]
@@ -64,6 +64,39 @@ def all_reports() -> list[ReportSpec]:
 def report_spec(code: str) -> ReportSpec | None:
     _load()
     return _REPORTS.get(code)
+
+
+class PeriodChoiceError(PeriodError):
+    """A period the caller asked for that cannot be read or that the report is not made for; `field` names the
+    parameter at fault ("period" or "kind") so the page and the API can say which."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def choose_period(spec: ReportSpec, *, key: str = "", kind: str = "", today: Any = None) -> Period:
+    """The period named by `key` (2026-11, 2026-Q4, …), or else the one of `kind` (default: the report's first
+    kind) containing `today` (default: the local date): what the page, the API and the mail ask a report for."""
+    key, kind = (key or "").strip(), (kind or "").strip()
+    if key:
+        try:
+            period = parse_period(key)
+        except PeriodError as error:
+            raise PeriodChoiceError("period", str(error)) from None
+        if period.kind not in spec.kinds:
+            raise PeriodChoiceError("period", f"《{spec.title}》不按{KIND_LABELS[period.kind]}出具，"
+                                              f"可选：{'、'.join(KIND_LABELS[k] for k in spec.kinds)}")
+        return period
+    kind = kind or spec.kinds[0]
+    if kind not in spec.kinds:
+        choices = "、".join(KIND_LABELS[k] for k in spec.kinds)
+        raise PeriodChoiceError("kind", f"《{spec.title}》没有“{kind}”，可选：{choices}")
+    if today is None:
+        from django.utils import timezone
+
+        today = timezone.localdate()
+    return period_containing(kind, today)
 
 
 #: who reads the reports: supervisors, their branches' operators and team leads, QA and the auditors (role codes

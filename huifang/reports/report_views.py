@@ -9,14 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from huifang.lib.web import HtmxHttpRequest
 from huifang.org.queries import visible_branches
 from huifang.reports import exports, registry, services
-from huifang.reports.periods import KIND_LABELS, Period, PeriodError, parse_period, period_containing
+from huifang.reports.periods import KIND_LABELS, Period
 from huifang.reports.tables import Report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -35,20 +34,10 @@ def _spec(code: str) -> registry.ReportSpec:
 
 def _period(spec: registry.ReportSpec, request: HtmxHttpRequest) -> Period:
     """The period asked for (?period=2026-11), or the current one of ?kind= or of the report's default kind."""
-    key = request.GET.get("period", "").strip()
-    if key:
-        try:
-            period = parse_period(key)
-        except PeriodError as error:
-            raise BadRequest(f"周期：{error}") from None
-        if period.kind not in spec.kinds:
-            raise BadRequest(f"周期：《{spec.title}》不按{KIND_LABELS[period.kind]}出具")
-        return period
-    kind = request.GET.get("kind", "").strip() or spec.kinds[0]
-    if kind not in spec.kinds:
-        choices = "、".join(KIND_LABELS[k] for k in spec.kinds)
-        raise BadRequest(f"周期类型：《{spec.title}》没有“{kind}”，可选：{choices}")
-    return period_containing(kind, timezone.localdate())
+    try:
+        return registry.choose_period(spec, key=request.GET.get("period", ""), kind=request.GET.get("kind", ""))
+    except registry.PeriodChoiceError as error:
+        raise BadRequest(f"{'周期' if error.field == 'period' else '周期类型'}：{error}") from None
 
 
 def _branch_id(request: HtmxHttpRequest) -> int | None:
