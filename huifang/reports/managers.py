@@ -22,10 +22,10 @@ from huifang.campaigns.models import CallbackType
 from huifang.customers.models import Customer
 from huifang.org.choices import Role
 from huifang.org.models import Branch, User
-from huifang.reports.kpis import SUCCESS_Q, QuotaUnit, agent_names, quota_units, ratio
+from huifang.reports.kpis import SUCCESS_Q, QuotaUnit, agent_names, quota_units
 from huifang.reports.periods import Period, period_containing
 from huifang.reports.registry import register
-from huifang.reports.tables import Chart, Figure, Report, Table
+from huifang.reports.tables import Chart, Figure, Report, Table, share
 
 CODE = "managers"
 TITLE = "《客户经理客户回访工作汇总表》"
@@ -64,11 +64,6 @@ def month_keys(period: Period) -> list[Period]:
 def done_by(month: Period) -> dt.date:
     """The day the month's callbacks are done by: the 30th, or the month's last day if it is earlier."""
     return month.start.replace(day=min(DONE_BY_DAY, month.end.day))
-
-
-def _share(part: int, whole: int) -> str:
-    value = ratio(part, whole)
-    return "—" if value is None else f"{value:.1%}"
 
 
 def _status(units: list[QuotaUnit]) -> tuple[str, bool]:
@@ -124,7 +119,7 @@ def build(user: Any, period: Period, branch_id: int | None) -> Report:
         status, flagged = _status(units.get(key, []))
         table.rows.append([branches.get(key[0], str(key[0])), names.get(key[1], str(key[1])), counts["customers"],
                            counts["seasoned"], counts["tasks"], counts["success"], target,
-                           _share(counts["success"], target), status])
+                           share(counts["success"], target), status])
         if flagged:
             table.flagged.add(len(table.rows) - 1)
         met += int(status == "达标")
@@ -133,7 +128,7 @@ def build(user: Any, period: Period, branch_id: int | None) -> Report:
         totals["target"] += target
     assessed = sum(1 for key in people if units.get(key))
     table.total = ["合计", f"{len(people)} 人", totals["customers"], totals["seasoned"], totals["tasks"],
-                   totals["success"], totals["target"], _share(totals["success"], totals["target"]),
+                   totals["success"], totals["target"], share(totals["success"], totals["target"]),
                    f"{met}/{assessed} 达标" if assessed else "—"]
     report.tables = [table]
 
@@ -141,7 +136,7 @@ def build(user: Any, period: Period, branch_id: int | None) -> Report:
         Figure("客户经理人数", f"{len(people):,}", "名下有您可见客户的客户经理人数（按营业部计）"),
         Figure("成功回访数", f"{totals['success']:,}",
                "本期各月“客户经理客户回访”任务中已完成且结果为“成功回访”的数量"),
-        Figure("完成率", _share(totals["success"], totals["target"]),
+        Figure("完成率", share(totals["success"], totals["target"]),
                "完成率 = 成功回访数 ÷ 目标（各客户经理目标之和）"),
         Figure("达标人数", f"{met} / {assessed}" if assessed else "—",
                "达标人数 = 本期每月均达到当月目标的客户经理数 ÷ 有考核目标的客户经理数",

@@ -20,10 +20,10 @@ from huifang.callbacks.models import Callback
 from huifang.calls.models import OutcomeCode
 from huifang.customers.models import Customer
 from huifang.org.models import Branch
-from huifang.reports.kpis import ON_TIME_Q, SUCCESS_Q, ratio
+from huifang.reports.kpis import ON_TIME_Q, SUCCESS_Q
 from huifang.reports.periods import Period
 from huifang.reports.registry import register
-from huifang.reports.tables import Chart, Figure, Report, Table
+from huifang.reports.tables import Chart, Figure, Report, Table, share
 
 CODE = "new_customers"
 TITLE = "《新客户回访信息汇总表》"
@@ -45,14 +45,9 @@ NO_RESULT = "未登记"
 UNSUCCESSFUL_Q = ~Q(state__in=OPEN_STATES) & ~SUCCESS_Q
 
 
-def _share(part: int, whole: int) -> str:
-    value = ratio(part, whole)
-    return "—" if value is None else f"{value:.1%}"
-
-
 def _figures(row: dict[str, int]) -> list[Any]:
     return [row["opened"], row["tasks"], row["success"], row["unsuccessful"], row["open"],
-            _share(row["success"], row["opened"]), row["on_time"]]
+            share(row["success"], row["opened"]), row["on_time"]]
 
 
 def filing_deadline(period: Period) -> dt.date:
@@ -116,17 +111,17 @@ def build(user: Any, period: Period, branch_id: int | None) -> Report:
     for row in found:
         label = labels.get(row["result"], row["result"]) if row["result"] else NO_RESULT
         results.rows.append([label, row["tasks"], row["success"], row["unsuccessful"], row["open"],
-                             _share(row["tasks"], whole["tasks"])])
+                             share(row["tasks"], whole["tasks"])])
     results.total = ["合计", whole["tasks"], whole["success"], whole["unsuccessful"], whole["open"],
-                     _share(whole["tasks"], whole["tasks"])]
+                     share(whole["tasks"], whole["tasks"])]
     report.tables = [by_branch, results]
 
     report.figures = [
         Figure("新开客户数", f"{whole['opened']:,}", "开户日期在本期内的客户数"),
         Figure("已生成回访任务", f"{whole['tasks']:,}", "这些客户的“新开户回访”任务数（不含已取消）"),
         Figure("成功回访", f"{whole['success']:,}", "已完成且结果为“成功回访”的任务数"),
-        Figure("回访率", _share(whole["success"], whole["opened"]), "回访率 = 成功回访 ÷ 新开客户数"),
-        Figure("按时完成率", _share(whole["on_time"], whole["tasks"]),
+        Figure("回访率", share(whole["success"], whole["opened"]), "回访率 = 成功回访 ÷ 新开客户数"),
+        Figure("按时完成率", share(whole["on_time"], whole["tasks"]),
                "按时完成率 = 到期日当天或之前成功回访的任务数 ÷ 已生成回访任务"),
     ]
     try:

@@ -11,23 +11,18 @@ from django.utils import timezone
 from huifang.campaigns.models import CallbackType
 from huifang.org.models import Branch
 from huifang.reports.filings import filing_statuses
-from huifang.reports.kpis import callback_counts, due_callbacks, ratio
+from huifang.reports.kpis import callback_counts, due_callbacks
 from huifang.reports.periods import Period
 from huifang.reports.registry import register
-from huifang.reports.tables import Chart, Report, Table
+from huifang.reports.tables import Chart, Report, Table, share
 
 SUMS = ("due", "done", "success", "on_time")
 HEADERS = ["到期任务数", "已完成", "成功回访", "按时完成", "完成率", "成功率", "按时完成率"]
 
 
-def _share(part: int, whole: int) -> str:
-    value = ratio(part, whole)
-    return "—" if value is None else f"{value:.1%}"
-
-
 def _figures(row: dict[str, int]) -> list[Any]:
-    return [row["due"], row["done"], row["success"], row["on_time"], _share(row["done"], row["due"]),
-            _share(row["success"], row["due"]), _share(row["on_time"], row["due"])]
+    return [row["due"], row["done"], row["success"], row["on_time"], share(row["done"], row["due"]),
+            share(row["success"], row["due"]), share(row["on_time"], row["due"])]
 
 
 def _when(moment: Any) -> str:

@@ -9,17 +9,13 @@ from huifang.campaigns.models import CallbackType
 from huifang.org.models import Branch, User
 from huifang.reports.periods import Period
 from huifang.reports.registry import register
-from huifang.reports.tables import Chart, Figure, Report, Table
+from huifang.reports.tables import Chart, Figure, Report, Table, share
 
 HEADERS = ["外呼次数", "接通次数", "成功回访数", "外呼成功率", "成功占比"]
 
 
-def _share(part: int, whole: int) -> str:
-    return f"{part / whole:.1%}" if whole else "—"
-
-
 def _figures(attempts: int, connected: int, successes: int) -> list[Any]:
-    return [attempts, connected, successes, _share(connected, attempts), _share(successes, attempts)]
+    return [attempts, connected, successes, share(connected, attempts), share(successes, attempts)]
 
 
 def _table(title: str, label: str, rows: Iterable[dict[str, Any]], key: str, names: dict[int, str]) -> Table:
@@ -51,7 +47,7 @@ def daily(user: Any, period: Period, branch_id: int | None) -> Report:
                     period=period, scope=branches.get(branch_id, "") if branch_id else "")
     report.figures = [
         Figure("外呼次数", f"{whole['attempts']:,}", "回访登记的条数"),
-        Figure("外呼成功率", _share(whole["connected"], whole["attempts"]), "接通次数 ÷ 外呼次数"),
+        Figure("外呼成功率", share(whole["connected"], whole["attempts"]), "接通次数 ÷ 外呼次数"),
         Figure("成功回访数", f"{whole['successes']:,}", "回访结果为“成功回访”的登记数"),
         Figure("通话时长", f"{calls['talk_seconds'] / 60:,.0f} 分钟", "接通到挂断的时长之和"),
     ]

@@ -8,6 +8,11 @@ from typing import Any
 from huifang.reports.periods import Period
 
 
+def share(part: float, whole: float) -> str:
+    """`part ÷ whole` as a percentage for a table cell (62.5%), "—" when there is nothing to divide by."""
+    return f"{part / whole:.1%}" if whole else "—"
+
+
 @dataclass
 class Table:
     #: the sheet and section title, in Chinese (Excel sheet names: at most 31 characters, no []:*?/\)

@@ -27,11 +27,6 @@ NOW = dt.datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)
 LAST_MONTH = period_containing("month", NOW.date()).previous()
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _demo(time_machine: Any, **options: Any) -> str:
     time_machine.move_to(NOW, tick=False)
     out = StringIO()

@@ -22,11 +22,6 @@ NOW = dt.datetime(2026, 11, 20, 19, 0, tzinfo=SHANGHAI)
 TODAY = NOW.date()
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _demo(time_machine: Any, **options: Any) -> str:
     time_machine.move_to(NOW, tick=False)
     out = StringIO()
